@@ -1,0 +1,154 @@
+"""The ``nids`` command: data fetch/check, train, predict.
+
+Errors a user can cause print one clear ``error:`` line (exit status 2), never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from nids.errors import NidsError
+
+
+def _cmd_data_fetch(args: argparse.Namespace) -> int:
+    from nids.datasets.fetch import fetch
+
+    mirrors = {args.file: args.mirror} if args.mirror else None
+    if args.mirror and not args.file:
+        raise NidsError("--mirror needs --file RELPATH (e.g. unsw-nb15/UNSW_NB15_training-set.zip)")
+    for path in fetch(args.dataset, args.data_dir, mirrors=mirrors, force=args.force, include_optional=args.all):
+        print(f"ok  {path}")
+    return 0
+
+
+def _cmd_data_check(args: argparse.Namespace) -> int:
+    from nids.audit import audit
+    from nids.datasets import load_file
+
+    dataset = load_file(args.file)
+    prov = dataset.provenance[0]
+    print(f"file:      {prov.file}\ndataset:   {dataset.name}\npartition: {prov.partition} ({prov.records:,} records)")
+    print(f"sha256:    {prov.sha256}")
+    for note in dataset.notes:
+        print(f"note:      {note}")
+    report = audit(dataset)
+    print("\n".join(report.summary_lines()))
+    if args.json:
+        Path(args.json).write_text(json.dumps({"dataset": dataset.describe(), "audit": report.as_dict()}, indent=1))
+        print(f"audit written to {args.json}")
+    return 0
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from nids.datasets import load_dataset
+    from nids.experiments import run_experiment
+    from nids.models.forest import ForestConfig
+    from nids.training import TrainConfig
+
+    cfg = TrainConfig(
+        seed=args.seed,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        class_weight=args.class_weight,
+        forest=ForestConfig(n_estimators=args.trees),
+    )
+    dataset = load_dataset(args.dataset, args.data_dir)
+    result = run_experiment(dataset, args.model, args.task, args.protocol, args.seed, cfg, max_train_rows=args.max_train_rows)
+    out = result.detector.save(args.out)
+    rec = result.record
+    print(
+        f"{args.model} {args.task} on {dataset.name} ({args.protocol} split, seed {args.seed}): "
+        f"accuracy {rec['accuracy']:.4f}  macro-F1 {rec['f1_macro']:.4f}  FAR {rec['far']:.4f}  "
+        f"trained in {rec['train_seconds']:.1f} s"
+    )
+    if args.record:
+        from nids.reports import upsert_records
+
+        upsert_records([rec])
+    print(f"detector saved to {out}")
+    return 0
+
+
+def _cmd_predict(args: argparse.Namespace) -> int:
+    from nids.datasets.io import read_table
+    from nids.detector import Detector
+
+    detector = Detector.load(args.model)
+    frame, report = read_table(args.input)
+    for warning in report.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    _aligned, extras = detector.align(frame)
+    if extras:
+        print(f"note: ignored {len(extras)} column(s) the detector does not use: {', '.join(extras[:20])}", file=sys.stderr)
+    verdicts = detector.predict(frame)
+    verdicts.insert(0, "row", range(1, len(verdicts) + 1))
+    out = verdicts if not args.with_input else frame.join(verdicts)
+    out.to_csv(args.output, index=False)
+    counts = verdicts["predicted"].value_counts().to_dict()
+    not_ok = int((verdicts["status"] != "ok").sum())
+    print(f"{len(verdicts):,} rows scored -> {args.output}; predicted: {counts}; rows with imputed values: {not_ok}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from nids.models import MODELS
+
+    parser = argparse.ArgumentParser(prog="nids", description="Deep-learning network intrusion detection workbook.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    data = sub.add_parser("data", help="fetch or check dataset files").add_subparsers(dest="data_command", required=True)
+    fetch = data.add_parser("fetch", help="download dataset files from mirrors and verify their SHA-256")
+    fetch.add_argument("--dataset", default="unsw-nb15", choices=["unsw-nb15", "nsl-kdd"])
+    fetch.add_argument("--data-dir", help="target directory (default: NIDS_DATA_DIR, else data/raw)")
+    fetch.add_argument("--file", help="catalogue path of the one file that --mirror applies to")
+    fetch.add_argument("--mirror", action="append", help="mirror URL to try first (repeatable)")
+    fetch.add_argument("--force", action="store_true", help="download even if a verified copy exists")
+    fetch.add_argument("--all", action="store_true", help="include optional files (full KDDTrain+)")
+    fetch.set_defaults(func=_cmd_data_fetch)
+    check = data.add_parser("check", help="say what a file is (by content, not name) and print its audit")
+    check.add_argument("file", help="a dataset file (.csv, .csv.gz, .zip, .txt)")
+    check.add_argument("--json", help="also write the audit as JSON to this path")
+    check.set_defaults(func=_cmd_data_check)
+
+    train = sub.add_parser("train", help="train a model and save a detector directory")
+    train.add_argument("--model", required=True, choices=sorted(MODELS), help="registered model name")
+    train.add_argument("--dataset", default="unsw-nb15", help="dataset name (default: unsw-nb15)")
+    train.add_argument("--data-dir", help="data directory (default: NIDS_DATA_DIR, else data/raw)")
+    train.add_argument("--task", default="multiclass", choices=["binary", "multiclass"])
+    train.add_argument("--protocol", default="dedup", choices=["dedup", "random", "official"])
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--epochs", type=int, default=15, help="max epochs of deep models (early stopping may end sooner)")
+    train.add_argument("--batch-size", type=int, default=512)
+    train.add_argument("--trees", type=int, default=100, help="Random Forest trees")
+    train.add_argument("--class-weight", action="store_true", help="up-weight rare classes")
+    train.add_argument("--max-train-rows", type=int, help="subsample the training split (quick runs)")
+    train.add_argument("--record", action="store_true", help="also add the metric record to reports/metrics.json")
+    train.add_argument("--out", required=True, help="detector directory to write")
+    train.set_defaults(func=_cmd_train)
+
+    predict = sub.add_parser("predict", help="score a table of flows with a saved detector")
+    predict.add_argument("--model", required=True, help="detector directory (written by nids train)")
+    predict.add_argument("--input", required=True, help="flows: .csv, .csv.gz, .zip or .parquet")
+    predict.add_argument("--output", required=True, help="CSV to write: one row per input row")
+    predict.add_argument("--with-input", action="store_true", help="copy the input columns into the output")
+    predict.set_defaults(func=_cmd_predict)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except NidsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

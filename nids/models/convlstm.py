@@ -1,0 +1,419 @@
+"""Seq2Seq-ConvLSTM intrusion detectors and their BiGRU extension, as pure Keras 3 builders.
+
+Every flow is a short sequence of small 2-D frames (``nids.frames.to_frames``: input shape
+``(T, H, W, 1)``). The builders here only build: no fitting, no file I/O. They use built-in Keras
+layers only (no custom classes, no ``Lambda``), so a model saved with ``model.save("m.keras")``
+reloads with plain ``keras.models.load_model("m.keras")`` in a fresh process.
+
+This module imports TensorFlow/Keras at its top; it is imported only when a deep model is used.
+
+Architecture (``DeepConfig`` flags in brackets)::
+
+    frames (T, H, W, 1)
+      encoder: per block  ConvLSTM2D -> BatchNorm -> [MaxPool 1x2x2 in the first pool_blocks] -> Dropout
+      [use_bigru]       per-step flatten -> Bidirectional(GRU)   (GRU if not bidirectional)
+      [decoder_rnn]     GRU | LSTM over the per-step sequence  ("none": no recurrent decoding)
+      (any RNN above)   Dense -> Reshape back to the encoder's compressed (T, h, w, c) maps
+      decoder: per pooled block  UpSampling 1x2x2 -> ConvLSTM2D -> BatchNorm   (back to T, H, W)
+      [merge]   per-step encoder features ++ per-step decoder features -> GlobalAveragePooling1D
+      (no merge)                                          decoder maps -> GlobalAveragePooling3D
+      Dropout -> Dense(n_classes, softmax)
+
+Registry names (``DEEP_BUILDERS``) and their flags:
+
+==========================================  =========  =============  ===========  =====
+name                                        use_bigru  bidirectional  decoder_rnn  merge
+==========================================  =========  =============  ===========  =====
+``seq2seq_convlstm`` (baseline)             --         --             --           --
+``seq2seq_convlstm_gru_decoder``            False      --             ``"gru"``    False
+``seq2seq_convlstm_bigru``                  True       True           ``"none"``   False
+``bigru_seq2seq_convlstm`` (extension)      True       True           ``"gru"``    True
+``gru_seq2seq_convlstm`` (unidirectional)   True       False          ``"gru"``    True
+``bigru_seq2seq_convlstm_lstm_decoder``     True       True           ``"lstm"``   True
+==========================================  =========  =============  ===========  =====
+
+References:
+    Shi, X., Chen, Z., Wang, H., Yeung, D.-Y., Wong, W.-K. and Woo, W.-C. (2015). Convolutional
+    LSTM Network: A Machine Learning Approach for Precipitation Nowcasting. NeurIPS 2015.
+    Sutskever, I., Vinyals, O. and Le, Q. V. (2014). Sequence to Sequence Learning with Neural
+    Networks. NeurIPS 2014.
+    Cho, K., van Merrienboer, B., Gulcehre, C., Bahdanau, D., Bougares, F., Schwenk, H. and
+    Bengio, Y. (2014). Learning Phrase Representations using RNN Encoder-Decoder for Statistical
+    Machine Translation. EMNLP 2014.
+    Schuster, M. and Paliwal, K. K. (1997). Bidirectional Recurrent Neural Networks. IEEE Trans.
+    Signal Processing 45(11).
+    Moustafa, N. and Slay, J. (2015). UNSW-NB15: a comprehensive data set for network intrusion
+    detection systems. MilCIS 2015.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import layers
+
+from nids.errors import BadInputError, NidsError, unknown_name
+
+__all__ = [
+    "DEEP_BUILDERS",
+    "DeepConfig",
+    "build_bigru_seq2seq_convlstm",
+    "build_deep_model",
+    "build_seq2seq_convlstm",
+    "make_predict_fn",
+]
+
+DECODER_RNNS = ("none", "gru", "lstm")
+
+
+@dataclass(frozen=True)
+class DeepConfig:
+    """Sizes and switches of the ConvLSTM models, validated once at construction.
+
+    The defaults are sized for a 2-core CPU (one epoch of the extension over ~50k flows with
+    ``F = 60`` features in frames of ``4 x 4 x 4`` takes a few seconds; see
+    ``benchmarks/bench_deep_epoch.py``) while still learning.
+
+    Attributes:
+        encoder_filters: Filters of each stacked encoder ConvLSTM2D block, in order.
+        kernel_size: Square kernel of every ConvLSTM2D (``padding="same"``).
+        pool_blocks: How many leading encoder blocks halve ``H`` and ``W`` with a 2x2 max-pool;
+            the decoder up-samples 2x2 as many times, so frames need ``H`` and ``W`` divisible
+            by ``2 ** pool_blocks`` (``nids.frames.default_frame_config`` gives even sides).
+        dropout: Dropout rate after every encoder block and before the classifier.
+        rnn_units: Units of the (Bi)GRU encoder RNN and of the GRU/LSTM decoder RNN (per
+            direction for the bidirectional one).
+        use_bigru: Run a (bi)directional GRU over the encoder's per-time-step features.
+        bidirectional: Make that GRU bidirectional (``False``: unidirectional GRU).
+        decoder_rnn: Recurrent decoding before up-sampling: ``"gru"``, ``"lstm"`` or ``"none"``.
+        merge: Concatenate per-step encoder and decoder features into one hybrid representation
+            before pooling (``False``: pool the decoder maps only).
+        unroll: Unroll the recurrent loops over the ``T`` steps (faster for short ``T`` on CPU).
+        jit_compile: Whether callers should XLA-compile training and inference
+            (``model.compile(jit_compile=...)``, ``make_predict_fn``).
+
+    Raises:
+        NidsError: If a value is out of range.
+    """
+
+    encoder_filters: tuple[int, ...] = (8, 16)
+    kernel_size: int = 3
+    pool_blocks: int = 1
+    dropout: float = 0.2
+    rnn_units: int = 32
+    use_bigru: bool = True
+    bidirectional: bool = True
+    decoder_rnn: str = "gru"
+    merge: bool = True
+    unroll: bool = True
+    jit_compile: bool = True
+
+    def __post_init__(self) -> None:
+        filters = tuple(self.encoder_filters)
+        object.__setattr__(self, "encoder_filters", filters)
+        if not filters or any(not _is_pos_int(f) for f in filters):
+            raise NidsError(
+                f"DeepConfig.encoder_filters must be a non-empty tuple of positive ints; got {self.encoder_filters!r}"
+            )
+        for name in ("kernel_size", "rnn_units"):
+            if not _is_pos_int(getattr(self, name)):
+                raise NidsError(f"DeepConfig.{name} must be a positive int; got {getattr(self, name)!r}")
+        if (
+            isinstance(self.pool_blocks, bool)
+            or not isinstance(self.pool_blocks, int)
+            or not 1 <= self.pool_blocks <= len(filters)
+        ):
+            raise NidsError(
+                f"DeepConfig.pool_blocks must be an int in 1..{len(filters)} (the number of "
+                f"encoder blocks); got {self.pool_blocks!r}"
+            )
+        if not isinstance(self.dropout, (int, float)) or not 0.0 <= self.dropout < 1.0:
+            raise NidsError(f"DeepConfig.dropout must be in [0, 1); got {self.dropout!r}")
+        if self.decoder_rnn not in DECODER_RNNS:
+            raise NidsError(f"DeepConfig.decoder_rnn must be one of {', '.join(DECODER_RNNS)}; got {self.decoder_rnn!r}")
+        for name in ("use_bigru", "bidirectional", "merge", "unroll", "jit_compile"):
+            if not isinstance(getattr(self, name), bool):
+                raise NidsError(f"DeepConfig.{name} must be a bool; got {getattr(self, name)!r}")
+
+
+def _is_pos_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def _check_input(input_shape: Sequence[int], n_classes: int, cfg: DeepConfig) -> tuple[int, ...]:
+    shape = tuple(int(d) for d in input_shape)
+    if len(shape) != 4 or shape[-1] != 1 or min(shape) < 1:
+        raise BadInputError(f"input_shape must be one flow's frames (T, H, W, 1); got {tuple(input_shape)}")
+    step = 2**cfg.pool_blocks
+    if shape[1] % step or shape[2] % step:
+        raise BadInputError(
+            f"frames of H x W = {shape[1]} x {shape[2]} cannot round-trip {cfg.pool_blocks} 2x2 "
+            f"pool/up-sampling round(s): H and W must be divisible by {step}"
+        )
+    if not _is_pos_int(n_classes) or n_classes < 2:
+        raise BadInputError(f"n_classes must be an int >= 2 (binary: 2); got {n_classes!r}")
+    return shape
+
+
+def _conv_lstm(filters: int, cfg: DeepConfig, name: str) -> layers.ConvLSTM2D:
+    return layers.ConvLSTM2D(
+        filters,
+        cfg.kernel_size,
+        padding="same",
+        return_sequences=True,
+        unroll=cfg.unroll,
+        name=name,
+    )
+
+
+def _encoder(inputs: keras.KerasTensor, cfg: DeepConfig) -> keras.KerasTensor:
+    x = inputs
+    for i, filters in enumerate(cfg.encoder_filters):
+        x = _conv_lstm(filters, cfg, f"enc_convlstm_{i}")(x)
+        x = layers.BatchNormalization(name=f"enc_bn_{i}")(x)
+        if i < cfg.pool_blocks:
+            x = layers.MaxPooling3D(pool_size=(1, 2, 2), name=f"enc_pool_{i}")(x)
+        x = layers.Dropout(cfg.dropout, name=f"enc_dropout_{i}")(x)
+    return x
+
+
+def _decoder(x: keras.KerasTensor, cfg: DeepConfig) -> keras.KerasTensor:
+    """Up-sample back to (T, H, W): one UpSampling3D + ConvLSTM2D per pooled encoder block."""
+    for i in reversed(range(cfg.pool_blocks)):
+        x = layers.UpSampling3D(size=(1, 2, 2), name=f"dec_upsample_{i}")(x)
+        x = _conv_lstm(cfg.encoder_filters[i], cfg, f"dec_convlstm_{i}")(x)
+        x = layers.BatchNormalization(name=f"dec_bn_{i}")(x)
+    return x
+
+
+def _per_step(x: keras.KerasTensor, name: str) -> keras.KerasTensor:
+    """(n, T, h, w, c) -> (n, T, c): spatial average of each time step's maps."""
+    t, h, w, c = x.shape[1:]
+    x = layers.AveragePooling3D(pool_size=(1, h, w), name=f"{name}_avg")(x)
+    return layers.Reshape((t, c), name=f"{name}_seq")(x)
+
+
+def _classifier(x: keras.KerasTensor, n_classes: int, cfg: DeepConfig) -> keras.KerasTensor:
+    x = layers.Dropout(cfg.dropout, name="head_dropout")(x)
+    return layers.Dense(n_classes, activation="softmax", name="probabilities")(x)
+
+
+def build_seq2seq_convlstm(input_shape: Sequence[int], n_classes: int, cfg: DeepConfig | None = None) -> keras.Model:
+    """Build the baseline Seq2Seq-ConvLSTM intrusion detector.
+
+    An encoder of stacked ConvLSTM2D blocks (each ``return_sequences=True``, then
+    BatchNormalization, a 1x2x2 spatial max-pool in the first ``cfg.pool_blocks`` blocks and
+    Dropout) compresses each flow's frame sequence; a decoder of UpSampling3D (1x2x2) and
+    ConvLSTM2D reconstructs the sequence at the input resolution; GlobalAveragePooling3D and a
+    softmax Dense layer classify it (the binary task uses ``n_classes=2``). The ConvLSTM is that
+    of Shi et al. (2015), arranged as a sequence-to-sequence encoder-decoder (Sutskever et al.,
+    2014) over flow records tensorized into frames, the Seq2Seq-ConvLSTM NIDS design evaluated
+    on UNSW-NB15 (Moustafa & Slay, 2015). The recurrent flags of ``cfg`` (``use_bigru``,
+    ``decoder_rnn``, ``merge``, ``bidirectional``) are ignored here.
+
+    References:
+        Shi et al., "Convolutional LSTM Network: A Machine Learning Approach for Precipitation
+        Nowcasting", NeurIPS 2015. Moustafa & Slay, "UNSW-NB15: a comprehensive data set for
+        network intrusion detection systems", MilCIS 2015.
+
+    Args:
+        input_shape: One flow's frames ``(T, H, W, 1)``; ``H`` and ``W`` divisible by
+            ``2 ** cfg.pool_blocks``.
+        n_classes: Number of output classes (>= 2).
+        cfg: Sizes; ``DeepConfig()`` if ``None``.
+
+    Returns:
+        An uncompiled ``keras.Model`` mapping ``(n, T, H, W, 1)`` frames to ``(n, n_classes)``
+        class probabilities.
+
+    Raises:
+        BadInputError: If ``input_shape`` or ``n_classes`` does not fit the model.
+    """
+    cfg = cfg or DeepConfig()
+    shape = _check_input(input_shape, n_classes, cfg)
+    inputs = keras.Input(shape=shape, name="frames")
+    x = _encoder(inputs, cfg)
+    x = _decoder(x, cfg)
+    x = layers.GlobalAveragePooling3D(name="gap")(x)
+    return keras.Model(inputs, _classifier(x, n_classes, cfg), name="seq2seq_convlstm")
+
+
+def build_bigru_seq2seq_convlstm(input_shape: Sequence[int], n_classes: int, cfg: DeepConfig | None = None) -> keras.Model:
+    """Build the BiGRU-Seq2Seq-ConvLSTM extension (and, via ``cfg`` flags, its ablations).
+
+    The same ConvLSTM encoder as ``build_seq2seq_convlstm`` (Shi et al., 2015). The extension
+    adds: (1) a Bidirectional GRU (Cho et al., 2014; Schuster & Paliwal, 1997) over the encoder's
+    per-time-step features (each step's compressed feature map flattened), so temporal context
+    flows in both directions across the flow's frames (``cfg.use_bigru``;
+    ``cfg.bidirectional=False`` gives a unidirectional GRU); (2) recurrent decoding with a GRU
+    (``cfg.decoder_rnn="gru"``, or an LSTM twin with ``"lstm"``) whose per-step output is
+    projected back to the compressed maps, then UpSampling3D and ConvLSTM2D restore the input
+    resolution, in place of the baseline's purely convolutional-LSTM decoding; and (3) a hybrid
+    representation: per-step encoder features ((Bi)GRU output, or spatially averaged encoder
+    maps without it) and spatially averaged decoder features concatenated (``cfg.merge``),
+    then GlobalAveragePooling1D and a softmax Dense layer. Designed for the Seq2Seq-ConvLSTM NIDS
+    setting on UNSW-NB15 (Moustafa & Slay, 2015).
+
+    References:
+        Shi et al., "Convolutional LSTM Network", NeurIPS 2015. Cho et al., "Learning Phrase
+        Representations using RNN Encoder-Decoder for Statistical Machine Translation",
+        EMNLP 2014. Moustafa & Slay, "UNSW-NB15", MilCIS 2015.
+
+    Args:
+        input_shape: One flow's frames ``(T, H, W, 1)``; ``H`` and ``W`` divisible by
+            ``2 ** cfg.pool_blocks``.
+        n_classes: Number of output classes (>= 2).
+        cfg: Sizes and switches; ``DeepConfig()`` (the full extension) if ``None``.
+
+    Returns:
+        An uncompiled ``keras.Model`` mapping ``(n, T, H, W, 1)`` frames to ``(n, n_classes)``
+        class probabilities.
+
+    Raises:
+        BadInputError: If ``input_shape`` or ``n_classes`` does not fit the model.
+    """
+    cfg = cfg or DeepConfig()
+    return _build_extension(input_shape, n_classes, cfg, _variant_name(cfg))
+
+
+def _build_extension(input_shape: Sequence[int], n_classes: int, cfg: DeepConfig, name: str) -> keras.Model:
+    shape = _check_input(input_shape, n_classes, cfg)
+    inputs = keras.Input(shape=shape, name="frames")
+    enc = _encoder(inputs, cfg)
+    t, h, w, c = enc.shape[1:]
+
+    seq = layers.Reshape((t, h * w * c), name="enc_steps")(enc)
+    enc_seq = None
+    if cfg.use_bigru:
+        gru = layers.GRU(cfg.rnn_units, return_sequences=True, unroll=cfg.unroll, name="enc_gru")
+        if cfg.bidirectional:
+            gru = layers.Bidirectional(gru, name="enc_bigru")
+        seq = enc_seq = gru(seq)
+    if cfg.decoder_rnn != "none":
+        rnn_cls = layers.GRU if cfg.decoder_rnn == "gru" else layers.LSTM
+        seq = rnn_cls(cfg.rnn_units, return_sequences=True, unroll=cfg.unroll, name=f"dec_{cfg.decoder_rnn}")(seq)
+    if cfg.use_bigru or cfg.decoder_rnn != "none":
+        # Back from per-step vectors to the compressed maps the ConvLSTM decoder up-samples.
+        x = layers.Dense(h * w * c, activation="relu", name="dec_project")(seq)
+        x = layers.Reshape((t, h, w, c), name="dec_maps")(x)
+    else:
+        x = enc
+    dec = _decoder(x, cfg)
+
+    if cfg.merge:
+        if enc_seq is None:
+            enc_seq = _per_step(enc, "enc")
+        hybrid = layers.Concatenate(axis=-1, name="hybrid")([enc_seq, _per_step(dec, "dec")])
+        x = layers.GlobalAveragePooling1D(name="gap")(hybrid)
+    else:
+        x = layers.GlobalAveragePooling3D(name="gap")(dec)
+    return keras.Model(inputs, _classifier(x, n_classes, cfg), name=name)
+
+
+def _variant_name(cfg: DeepConfig) -> str:
+    """The model name for ``cfg``'s flags: its registry name where one matches."""
+    for name, build in DEEP_BUILDERS.items():
+        flags = getattr(build, "flags", None)
+        if flags is not None and all(getattr(cfg, k) == v for k, v in flags.items()):
+            return name
+    return "bigru_seq2seq_convlstm_custom"
+
+
+def _with_flags(name: str, **flags: object) -> Callable[[Sequence[int], int, DeepConfig | None], keras.Model]:
+    """The extension builder with ablation ``flags`` forced on the given (or default) config."""
+
+    def build(input_shape: Sequence[int], n_classes: int, cfg: DeepConfig | None = None) -> keras.Model:
+        return _build_extension(input_shape, n_classes, dataclasses.replace(cfg or DeepConfig(), **flags), name)
+
+    build.__name__ = build.__qualname__ = f"build_{name}"
+    build.__doc__ = (
+        f"Build the {name!r} variant: ``build_bigru_seq2seq_convlstm`` with {flags} forced on ``cfg`` (sizes come from ``cfg``)."
+    )
+    build.flags = dict(flags)  # type: ignore[attr-defined]
+    return build
+
+
+DEEP_BUILDERS: dict[str, Callable[[Sequence[int], int, DeepConfig | None], keras.Model]] = {
+    "seq2seq_convlstm": build_seq2seq_convlstm,
+    "seq2seq_convlstm_gru_decoder": _with_flags("seq2seq_convlstm_gru_decoder", use_bigru=False, decoder_rnn="gru", merge=False),
+    "seq2seq_convlstm_bigru": _with_flags(
+        "seq2seq_convlstm_bigru", use_bigru=True, bidirectional=True, decoder_rnn="none", merge=False
+    ),
+    "bigru_seq2seq_convlstm": _with_flags(
+        "bigru_seq2seq_convlstm", use_bigru=True, bidirectional=True, decoder_rnn="gru", merge=True
+    ),
+    "gru_seq2seq_convlstm": _with_flags(
+        "gru_seq2seq_convlstm", use_bigru=True, bidirectional=False, decoder_rnn="gru", merge=True
+    ),
+    "bigru_seq2seq_convlstm_lstm_decoder": _with_flags(
+        "bigru_seq2seq_convlstm_lstm_decoder",
+        use_bigru=True,
+        bidirectional=True,
+        decoder_rnn="lstm",
+        merge=True,
+    ),
+}
+"""Registry name -> builder ``(input_shape, n_classes, cfg) -> keras.Model``.
+
+Every entry except the baseline fixes the ablation flags of ``cfg`` (sizes still come from the
+``cfg`` passed in); see the module docstring's table.
+"""
+
+
+def build_deep_model(name: str, input_shape: Sequence[int], n_classes: int, cfg: DeepConfig | None = None) -> keras.Model:
+    """Build a registered deep model by name.
+
+    Args:
+        name: A key of ``DEEP_BUILDERS``.
+        input_shape: One flow's frames ``(T, H, W, 1)``.
+        n_classes: Number of output classes (>= 2).
+        cfg: Sizes; ``DeepConfig()`` if ``None``.
+
+    Returns:
+        The uncompiled model.
+
+    Raises:
+        UnknownNameError: If ``name`` is not registered.
+        BadInputError: If ``input_shape`` or ``n_classes`` does not fit the model.
+    """
+    try:
+        builder = DEEP_BUILDERS[name]
+    except KeyError:
+        raise unknown_name("deep model", name, list(DEEP_BUILDERS)) from None
+    return builder(input_shape, n_classes, cfg)
+
+
+def make_predict_fn(model: keras.Model, jit_compile: bool = True) -> Callable[[np.ndarray], np.ndarray]:
+    """Wrap ``model`` in a compiled inference function: the fast path for one or few flows.
+
+    ``model.predict`` builds a data pipeline and runs callbacks on every call, which costs
+    tens of milliseconds even for one row. This traces ``model(x, training=False)`` once in a
+    ``tf.function`` with a batch-polymorphic input signature (optionally XLA-compiled), so a
+    single-flow call costs about a millisecond on CPU once warm. The first call of each new
+    batch size is slower when ``jit_compile`` is on (XLA compiles per shape); call it once with
+    the batch sizes you will use to warm it up.
+
+    Args:
+        model: A model mapping ``(n, T, H, W, 1)`` frames to ``(n, n_classes)`` probabilities.
+        jit_compile: XLA-compile the traced function.
+
+    Returns:
+        A function taking a float array ``(n, T, H, W, 1)`` and returning the float32 numpy
+        probabilities ``(n, n_classes)``.
+    """
+    spec = tf.TensorSpec(shape=(None, *model.input_shape[1:]), dtype=tf.float32)
+
+    @tf.function(input_signature=[spec], jit_compile=jit_compile, reduce_retracing=True)
+    def _forward(x: tf.Tensor) -> tf.Tensor:
+        return model(x, training=False)
+
+    def predict(x: np.ndarray) -> np.ndarray:
+        return _forward(tf.convert_to_tensor(np.asarray(x, dtype=np.float32))).numpy()
+
+    predict.__doc__ = f"Compiled inference of {model.name!r}: (n, T, H, W, 1) -> (n, n_classes)."
+    return predict

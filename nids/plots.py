@@ -1,0 +1,151 @@
+"""Every figure of the workbook: one function per figure kind, each returning a matplotlib Figure.
+
+:func:`save` writes a figure to ``figures/`` (PNG) so that batch runs regenerate them all.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from sklearn.metrics import auc, roc_curve
+
+from nids import config
+from nids.audit import AuditReport
+from nids.datasets.base import Dataset
+
+
+def save(fig: plt.Figure, name: str, dataset: str | None = None) -> Path:
+    """Save ``fig`` as ``figures/[<dataset>/]<name>.png`` and return the path."""
+    folder = config.figures_dir() / config.slug(dataset) if dataset else config.figures_dir()
+    path = config.ensure_dir(folder) / f"{name}.png"
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    return path
+
+
+def log_transform_effect(frame: pd.DataFrame, columns: list[str]) -> plt.Figure:
+    """Histograms of heavy-tailed columns before and after the signed log1p transform."""
+    from nids.features import signed_log1p, to_finite_float
+
+    fig, axes = plt.subplots(2, len(columns), figsize=(3 * len(columns), 5))
+    values = to_finite_float(frame[columns])
+    for j, column in enumerate(columns):
+        finite = values[:, j][~np.isnan(values[:, j])]
+        axes[0, j].hist(finite, bins=50, color="grey")
+        axes[0, j].set_title(column, fontsize=9)
+        axes[1, j].hist(signed_log1p(finite), bins=50, color="teal")
+    axes[0, 0].set_ylabel("raw")
+    axes[1, 0].set_ylabel("signed log1p")
+    fig.tight_layout()
+    return fig
+
+
+def class_distribution(dataset: Dataset) -> plt.Figure:
+    """Records per class (log scale, so that 44 Worms stay visible next to 37,000 Normal)."""
+    counts = dataset.labels.value_counts()
+    fig, ax = plt.subplots(figsize=(8, 4))
+    sns.barplot(x=counts.values, y=counts.index.astype(str), ax=ax, color="steelblue")
+    ax.set_xscale("log")
+    ax.set(xlabel="records (log scale)", ylabel="", title=f"{dataset.name}: class distribution ({len(dataset):,} records)")
+    for i, v in enumerate(counts.values):
+        ax.text(v, i, f" {v:,}", va="center", fontsize=8)
+    return fig
+
+
+def duplicates_and_ceiling(report: AuditReport) -> plt.Figure:
+    """Unique vs duplicate rows, and the achievable-accuracy ceiling next to the majority baseline."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.5))
+    left.bar(
+        ["distinct vectors", "duplicate rows"], [report.distinct_vectors, report.duplicate_rows], color=["steelblue", "indianred"]
+    )
+    left.set(title=f"{report.dataset}: {report.duplicate_rows / report.records:.1%} of rows are duplicates", ylabel="records")
+    names = ["majority class", "ceiling (multiclass)", "ceiling (binary)"]
+    values = [report.majority_class_accuracy, report.ceiling_accuracy, report.ceiling_accuracy_binary]
+    right.barh(names, values, color=["grey", "darkorange", "seagreen"])
+    right.set(xlim=(0, 1), xlabel="accuracy", title="best accuracy any model can reach on these records")
+    for i, v in enumerate(values):
+        right.text(v, i, f" {v:.4f}", va="center")
+    fig.tight_layout()
+    return fig
+
+
+def shortcut_scores(report: AuditReport, top: int = 12) -> plt.Figure:
+    """Binary accuracy of a one-feature lookup, strongest features first."""
+    frame = pd.DataFrame(report.shortcuts[:top])
+    fig, ax = plt.subplots(figsize=(7, 4))
+    sns.barplot(data=frame, x="binary_accuracy", y="feature", ax=ax, color="slateblue")
+    ax.axvline(report.ceiling_accuracy_binary, color="seagreen", ls="--", label="ceiling")
+    ax.set(xlim=(0.4, 1.0), xlabel="binary accuracy of a lookup on this feature alone", ylabel="")
+    ax.legend(loc="lower right")
+    return fig
+
+
+def feature_correlations(dataset: Dataset, top: int = 20) -> plt.Figure:
+    """Spearman correlations among the numeric features with the highest variance rank."""
+    numeric = dataset.features[dataset.numeric].apply(pd.to_numeric, errors="coerce")
+    chosen = numeric.rank(pct=True).std().sort_values(ascending=False).index[:top]
+    corr = numeric[chosen].corr(method="spearman")
+    fig, ax = plt.subplots(figsize=(9, 7.5))
+    sns.heatmap(corr, cmap="vlag", center=0, vmin=-1, vmax=1, square=True, ax=ax, cbar_kws={"shrink": 0.7})
+    ax.set_title(f"{dataset.name}: Spearman correlation of {len(chosen)} numeric features")
+    return fig
+
+
+def confusion(metrics: dict, title: str, normalize: bool = True) -> plt.Figure:
+    """Confusion matrix from an :func:`nids.evaluation.evaluate` result (rows: true class)."""
+    labels = metrics["confusion_matrix"]["labels"]
+    matrix = np.asarray(metrics["confusion_matrix"]["matrix"], dtype=float)
+    shown = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1) if normalize else matrix
+    size = 3 + 0.55 * len(labels)
+    fig, ax = plt.subplots(figsize=(size + 1, size))
+    sns.heatmap(
+        shown,
+        annot=True,
+        fmt=".2f" if normalize else ".0f",
+        cmap="Blues",
+        xticklabels=labels,
+        yticklabels=labels,
+        ax=ax,
+        cbar=False,
+        annot_kws={"size": 7},
+    )
+    ax.set(xlabel="predicted", ylabel="true", title=title)
+    return fig
+
+
+def roc_curves(y_true: np.ndarray, proba: np.ndarray, classes: list[str], title: str) -> plt.Figure:
+    """One-vs-rest ROC curve per class (one curve, attack vs normal, for binary models)."""
+    fig, ax = plt.subplots(figsize=(6, 5))
+    shown = classes[1:] if len(classes) == 2 else classes
+    for name in shown:
+        i = classes.index(name)
+        positive = np.asarray(y_true) == name
+        if positive.all() or not positive.any():
+            continue
+        fpr, tpr, _ = roc_curve(positive, proba[:, i])
+        ax.plot(fpr, tpr, lw=1.2, label=f"{name} (AUC {auc(fpr, tpr):.3f})")
+    ax.plot([0, 1], [0, 1], color="grey", ls=":")
+    ax.set(xlabel="false-positive rate", ylabel="true-positive rate", title=title)
+    ax.legend(fontsize=7, loc="lower right")
+    return fig
+
+
+def feature_importance(importances: pd.Series, title: str, top: int = 20) -> plt.Figure:
+    """Horizontal bars of the ``top`` largest importances."""
+    shown = importances.sort_values(ascending=False).head(top)[::-1]
+    fig, ax = plt.subplots(figsize=(7, 0.3 * len(shown) + 1))
+    ax.barh(shown.index, shown.values, color="teal")
+    ax.set(xlabel="importance", title=title)
+    return fig
+
+
+def per_class_f1(records: list[dict], title: str) -> plt.Figure:
+    """Heat map of per-class F1: one row per model record."""
+    frame = pd.DataFrame({f"{r['model']}{'/' + r['variant'] if r.get('variant') else ''}": r["f1_per_class"] for r in records}).T
+    fig, ax = plt.subplots(figsize=(1 + 0.8 * frame.shape[1], 1 + 0.45 * frame.shape[0]))
+    sns.heatmap(frame, annot=True, fmt=".2f", cmap="viridis", vmin=0, vmax=1, ax=ax, annot_kws={"size": 7})
+    ax.set_title(title)
+    return fig

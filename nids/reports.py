@@ -1,0 +1,93 @@
+"""Results recorded as data: ``reports/metrics.json`` (a list of records) and ``reports/summary.md``.
+
+A record is keyed by (dataset, protocol, task, model, variant, seed, test_partition): writing a
+record with the same key replaces the old one, so rerunning a notebook never duplicates rows.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from nids import config
+
+KEY = ("dataset", "protocol", "task", "model", "variant", "seed", "test_partition")
+REQUIRED = (
+    "dataset", "protocol", "task", "model", "seed", "accuracy", "precision_macro", "recall_macro",
+    "f1_macro", "f1_weighted", "far", "roc_auc", "train_seconds", "n_train", "n_test",
+)  # fmt: skip
+SUMMARY_COLUMNS = ["accuracy", "f1_macro", "f1_weighted", "far", "roc_auc", "train_seconds", "n_train", "n_test"]
+
+
+def metrics_path() -> Path:
+    return config.reports_dir() / "metrics.json"
+
+
+def _key(record: dict) -> tuple:
+    return tuple(record.get(k) or "" if k in ("variant", "test_partition") else record.get(k) for k in KEY)
+
+
+def load_records(path: str | Path | None = None) -> list[dict]:
+    """All records in ``metrics.json`` (an empty list when there is none yet)."""
+    path = Path(path) if path else metrics_path()
+    return json.loads(path.read_text()) if path.is_file() else []
+
+
+def _write_json(path: Path, payload) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False) as handle:
+        json.dump(payload, handle, indent=1, default=str)
+    os.replace(handle.name, path)
+
+
+def upsert_records(records: list[dict], path: str | Path | None = None) -> list[dict]:
+    """Add ``records`` to ``metrics.json``, replacing records with the same key; returns all records."""
+    path = Path(path) if path else metrics_path()
+    for record in records:
+        missing = [k for k in REQUIRED if k not in record]
+        if missing:
+            raise ValueError(f"metric record lacks required fields {missing}")
+    new_keys = {_key(r) for r in records}
+    merged = [r for r in load_records(path) if _key(r) not in new_keys] + list(records)
+    merged.sort(key=lambda r: tuple(str(v) for v in _key(r)))
+    _write_json(path, merged)
+    return merged
+
+
+def write_json_report(name: str, payload) -> Path:
+    """Write ``reports/<name>.json`` (e.g. an audit) and return its path."""
+    path = config.reports_dir() / f"{name}.json"
+    _write_json(path, payload)
+    return path
+
+
+def summary_frame(records: list[dict]) -> pd.DataFrame:
+    """Mean (and std over seeds, where several) of the headline metrics per model and setting."""
+    if not records:
+        return pd.DataFrame()
+    frame = pd.DataFrame(records)
+    for column in ("variant", "test_partition"):
+        frame[column] = frame.get(column, pd.Series(dtype=object)).fillna("").astype(str)
+    group = ["dataset", "protocol", "test_partition", "task", "model", "variant"]
+    agg = frame.groupby(group, dropna=False)[SUMMARY_COLUMNS].mean()
+    agg.insert(0, "seeds", frame.groupby(group, dropna=False)["seed"].nunique())
+    return agg.reset_index().sort_values(group)
+
+
+def write_summary(records: list[dict] | None = None, path: str | Path | None = None) -> Path:
+    """Regenerate ``reports/summary.md``: one comparison table per dataset, protocol and task."""
+    records = load_records() if records is None else records
+    path = Path(path) if path else config.reports_dir() / "summary.md"
+    lines = ["# Results summary", "", "Generated from `reports/metrics.json`; means over seeds.", ""]
+    table = summary_frame(records)
+    for (dataset, protocol, part, task), block in table.groupby(["dataset", "protocol", "test_partition", "task"]):
+        title = f"{dataset} / {protocol}{' -> ' + part if part else ''} / {task}"
+        shown = block.drop(columns=["dataset", "protocol", "test_partition", "task"]).sort_values("f1_macro", ascending=False)
+        lines += [f"## {title}", "", shown.to_markdown(index=False, floatfmt=".4f"), ""]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines))
+    return path

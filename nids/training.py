@@ -1,0 +1,94 @@
+"""Fitting: seeds, class weights, early stopping on the validation split, progress and timing.
+
+Only the train and validation splits ever reach this module; the test split is scored later by
+:mod:`nids.evaluation`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from nids.errors import NidsError
+from nids.models import get_model_spec
+from nids.models.forest import ForestConfig, build_random_forest
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Training settings shared by all models (each model reads the fields that concern it).
+
+    Attributes:
+        seed: seeds Python, NumPy and TensorFlow; with op determinism the same seed in the same
+            environment gives the same predictions.
+        epochs: maximum epochs (deep models); early stopping may end sooner.
+        batch_size: mini-batch size (deep models).
+        patience: epochs without validation improvement before stopping (deep models).
+        class_weight: up-weight rare classes ("balanced" weights, capped).
+        progress: show a progress bar with ETA.
+        forest: Random Forest settings.
+    """
+
+    seed: int = 0
+    epochs: int = 15
+    batch_size: int = 512
+    patience: int = 3
+    class_weight: bool = False
+    progress: bool = True
+    forest: ForestConfig = field(default_factory=ForestConfig)
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1 or self.batch_size < 1 or self.patience < 0:
+            raise NidsError(f"TrainConfig: expected epochs >= 1, batch_size >= 1, patience >= 0; got {self}")
+
+
+@dataclass
+class FitResult:
+    """A fitted model and how it was fitted."""
+
+    model: object
+    train_seconds: float
+    epochs: int | None = None
+    history: dict[str, list[float]] | None = None
+    seconds_per_epoch: float | None = None
+
+
+def balanced_class_weights(y: np.ndarray, n_classes: int, cap: float = 50.0) -> dict[int, float]:
+    """``n / (k * count)`` per class, capped so a 44-record class does not dominate the loss."""
+    counts = np.bincount(y, minlength=n_classes).astype(float)
+    weights = np.where(counts > 0, len(y) / (n_classes * np.maximum(counts, 1)), 1.0)
+    return {i: float(min(w, cap)) for i, w in enumerate(weights)}
+
+
+def fit(
+    model_name: str,
+    X_train: np.ndarray,
+    y_train: np.ndarray,
+    X_val: np.ndarray,
+    y_val: np.ndarray,
+    n_classes: int,
+    cfg: TrainConfig = TrainConfig(),
+) -> FitResult:
+    """Fit the registered model ``model_name`` on preprocessed features.
+
+    Args:
+        model_name: a name from :data:`nids.models.MODELS`.
+        X_train, y_train: training features (n, F) and integer class codes.
+        X_val, y_val: validation split, used for early stopping and checkpoint choice only.
+        n_classes: number of output classes.
+        cfg: training settings.
+    """
+    spec = get_model_spec(model_name)
+    if spec.kind == "sklearn":
+        forest_cfg = cfg.forest
+        if cfg.class_weight and forest_cfg.class_weight is None:
+            forest_cfg = ForestConfig(**{**forest_cfg.__dict__, "class_weight": "balanced"})
+        model = build_random_forest(forest_cfg, seed=cfg.seed)
+        start = time.perf_counter()
+        model.fit(X_train, y_train)
+        return FitResult(model=model, train_seconds=time.perf_counter() - start)
+    from nids.deep import fit_deep  # imports TensorFlow: only on the deep path
+
+    return fit_deep(model_name, X_train, y_train, X_val, y_val, n_classes, cfg)
