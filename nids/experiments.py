@@ -129,6 +129,7 @@ def run_experiment(
         "train_seconds": round(fitted.train_seconds, 3),
         "predict_seconds": round(predict_seconds, 4),
         "epochs": fitted.epochs,
+        "n_params": int(fitted.model.count_params()) if spec.kind == "keras" else None,
         "seconds_per_epoch": None if fitted.seconds_per_epoch is None else round(fitted.seconds_per_epoch, 3),
         "n_train": len(train_rows),
         "n_val": len(split.val),

@@ -149,3 +149,43 @@ def per_class_f1(records: list[dict], title: str) -> plt.Figure:
     sns.heatmap(frame, annot=True, fmt=".2f", cmap="viridis", vmin=0, vmax=1, ax=ax, annot_kws={"size": 7})
     ax.set_title(title)
     return fig
+
+
+def training_curves(history: dict[str, list[float]], title: str) -> plt.Figure:
+    """Loss and accuracy per epoch on the training and validation splits."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
+    for ax, metric in zip(axes, ["loss", "accuracy"], strict=True):
+        for prefix, style in (("", "-"), ("val_", "--")):
+            values = history.get(prefix + metric)
+            if values:
+                ax.plot(range(1, len(values) + 1), values, style, marker="o", label=("validation " if prefix else "train ") + metric)
+        ax.set(xlabel="epoch", title=f"{title}: {metric}")
+        ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def architecture(layers: pd.DataFrame, title: str) -> plt.Figure:
+    """A block diagram of a functional model from :func:`nids.deep.layer_table` (inputs -> softmax).
+
+    Layers are stacked top to bottom in build order; an arrow joins each layer to those feeding it,
+    so skip connections (the encoder features merged with the decoder's) show as side arcs.
+    """
+    n = len(layers)
+    fig, ax = plt.subplots(figsize=(8, 0.55 * n + 1))
+    position = {name: n - 1 - i for i, name in enumerate(layers["layer"])}
+    for _, row in layers.iterrows():
+        y = position[row["layer"]]
+        ax.add_patch(plt.Rectangle((0.05, y - 0.35), 0.6, 0.7, facecolor="aliceblue", edgecolor="steelblue"))
+        ax.text(0.35, y + 0.05, f"{row['type']}", ha="center", va="center", fontsize=8, weight="bold")
+        ax.text(0.35, y - 0.2, f"{row['output_shape']}  ·  {row['params']:,} params", ha="center", va="center", fontsize=6.5)
+        for source in filter(None, (s.strip() for s in row["inputs"].split(","))):
+            if source in position:
+                y0 = position[source]
+                if y0 - y == 1:
+                    ax.annotate("", (0.35, y + 0.35), (0.35, y0 - 0.35), arrowprops={"arrowstyle": "->", "color": "grey"})
+                else:
+                    ax.annotate("", (0.65, y), (0.65, y0), arrowprops={"arrowstyle": "->", "color": "darkorange", "connectionstyle": "arc3,rad=-0.4"})
+    ax.set(xlim=(0, 1), ylim=(-0.6, n - 0.4), title=title)
+    ax.axis("off")
+    return fig

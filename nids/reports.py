@@ -91,3 +91,37 @@ def write_summary(records: list[dict] | None = None, path: str | Path | None = N
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines))
     return path
+
+
+def comparison(records: list[dict], dataset: str, protocol: str, seed: int, task: str, models: list[str] | None = None) -> pd.DataFrame:
+    """Headline numbers of several models on the same dataset, split, seed and task, best macro-F1 first."""
+    chosen = [
+        r
+        for r in records
+        if r["dataset"] == dataset
+        and r["protocol"] == protocol
+        and r["seed"] == seed
+        and r["task"] == task
+        and not r.get("variant")
+        and (models is None or r["model"] in models)
+    ]
+    columns = ["model", "accuracy", "f1_macro", "f1_weighted", "far", "roc_auc", "train_seconds", "n_train", "n_test"]
+    frame = pd.DataFrame(chosen, columns=columns + ["split_fingerprint"])
+    return frame.sort_values("f1_macro", ascending=False).reset_index(drop=True)
+
+
+def compare_sentence(table: pd.DataFrame, model: str, reference: str = "rf") -> str:
+    """A plain statement of how ``model`` compares with ``reference`` in ``table`` (same split and seed)."""
+    rows = {r["model"]: r for _, r in table.iterrows()}
+    if model not in rows or reference not in rows:
+        return f"No {reference} record on the same split and seed to compare {model} with: run notebook 03 first."
+    a, b = rows[model], rows[reference]
+    if a["split_fingerprint"] != b["split_fingerprint"]:
+        return f"{model} and {reference} were scored on different splits (fingerprints differ): not comparable."
+    diff = a["f1_macro"] - b["f1_macro"]
+    verdict = "higher than" if diff > 0 else "lower than" if diff < 0 else "equal to"
+    return (
+        f"{model}: macro-F1 {a['f1_macro']:.4f} vs {reference} {b['f1_macro']:.4f} ({diff:+.4f}, {verdict}); "
+        f"accuracy {a['accuracy']:.4f} vs {b['accuracy']:.4f}; training {a['train_seconds']:.0f} s vs {b['train_seconds']:.0f} s. "
+        "One seed on one split: whether a difference is significant is tested in notebook 06."
+    )

@@ -28,6 +28,8 @@ class TrainConfig:
         patience: epochs without validation improvement before stopping (deep models).
         class_weight: up-weight rare classes ("balanced" weights, capped).
         progress: show a progress bar with ETA.
+        timesteps: frames per flow for the ConvLSTM models (H and W follow from the feature count).
+        deep: overrides of :class:`nids.models.convlstm.DeepConfig` fields (sizes, dropout, ...).
         forest: Random Forest settings.
     """
 
@@ -37,6 +39,8 @@ class TrainConfig:
     patience: int = 3
     class_weight: bool = False
     progress: bool = True
+    timesteps: int = 4
+    deep: dict = field(default_factory=dict)
     forest: ForestConfig = field(default_factory=ForestConfig)
 
     def __post_init__(self) -> None:
@@ -53,6 +57,7 @@ class FitResult:
     epochs: int | None = None
     history: dict[str, list[float]] | None = None
     seconds_per_epoch: float | None = None
+    frame_config: dict | None = None
 
 
 def balanced_class_weights(y: np.ndarray, n_classes: int, cap: float = 50.0) -> dict[int, float]:

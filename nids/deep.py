@@ -1,0 +1,165 @@
+"""Training and inference plumbing for the Keras models (imports TensorFlow; only used on the deep path).
+
+- determinism: ``keras.utils.set_random_seed`` + TensorFlow op determinism, so the same seed in the
+  same environment gives the same predictions;
+- early stopping and checkpoint choice on the validation split only (best weights restored);
+- a tqdm progress bar with ETA (a widget in notebooks, text in the terminal);
+- per-epoch wall-clock timing recorded in the metrics records.
+"""
+
+from __future__ import annotations
+
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+from tqdm.auto import tqdm
+from tqdm.keras import TqdmCallback
+
+from nids.frames import FrameConfig, default_frame_config, to_frames
+from nids.models.convlstm import DeepConfig, build_deep_model, make_predict_fn
+from nids.training import FitResult, TrainConfig, balanced_class_weights
+
+# Inference batches are padded to one of these sizes so that the compiled function is traced for a
+# handful of shapes only (XLA compiles once per shape).
+_BUCKETS = (1, 8, 64, 512, 4096)
+
+
+def set_determinism(seed: int) -> None:
+    """Seed Python, NumPy and TensorFlow, and make TensorFlow ops deterministic."""
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+class EpochTimer(keras.callbacks.Callback):
+    """Records each epoch's wall-clock seconds in ``self.seconds``."""
+
+    def on_train_begin(self, logs=None):
+        self.seconds: list[float] = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds.append(time.perf_counter() - self._start)
+
+
+def frame_config_for(n_features: int, cfg: TrainConfig) -> FrameConfig:
+    return default_frame_config(n_features, timesteps=cfg.timesteps)
+
+
+def fit_deep(
+    model_name: str,
+    X_train: np.ndarray,
+    y_train: np.ndarray,
+    X_val: np.ndarray,
+    y_val: np.ndarray,
+    n_classes: int,
+    cfg: TrainConfig,
+) -> FitResult:
+    """Build, compile and fit a registered deep model on preprocessed features.
+
+    Early stopping watches validation loss and restores the best epoch's weights; the test split
+    never reaches this function.
+    """
+    set_determinism(cfg.seed)
+    deep_cfg = DeepConfig(**cfg.deep)
+    frames = frame_config_for(X_train.shape[1], cfg)
+    model = build_deep_model(model_name, frames.shape, n_classes, deep_cfg)
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=2e-3),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+        jit_compile=deep_cfg.jit_compile,
+    )
+    timer = EpochTimer()
+    callbacks: list[keras.callbacks.Callback] = [
+        keras.callbacks.EarlyStopping(monitor="val_loss", patience=cfg.patience, restore_best_weights=True),
+        timer,
+    ]
+    if cfg.progress:
+        callbacks.append(TqdmCallback(verbose=0, tqdm_class=tqdm, desc=model_name))
+    weights = balanced_class_weights(y_train, n_classes) if cfg.class_weight else None
+    start = time.perf_counter()
+    history = model.fit(
+        to_frames(X_train, frames),
+        y_train,
+        validation_data=(to_frames(X_val, frames), y_val),
+        epochs=cfg.epochs,
+        batch_size=cfg.batch_size,
+        class_weight=weights,
+        callbacks=callbacks,
+        verbose=0,
+    )
+    seconds = time.perf_counter() - start
+    return FitResult(
+        model=model,
+        train_seconds=seconds,
+        epochs=len(timer.seconds),
+        history={k: [float(v) for v in values] for k, values in history.history.items()},
+        seconds_per_epoch=float(np.median(timer.seconds)) if timer.seconds else None,
+        frame_config={"n_features": int(X_train.shape[1]), **frames.__dict__},
+    )
+
+
+def make_predictor(model: keras.Model, frame_config: dict):
+    """A function from preprocessed features (n, F) to class probabilities, fast for any n.
+
+    Rows are laid out as frames, split into chunks of at most 4096 and padded to a few fixed batch
+    sizes so the compiled inference function is reused rather than recompiled per batch size.
+    """
+    frames = FrameConfig(frame_config["timesteps"], frame_config["height"], frame_config["width"])
+    forward = make_predict_fn(model)
+
+    def predict(X: np.ndarray) -> np.ndarray:
+        x = to_frames(np.asarray(X, dtype=np.float32), frames)
+        out = []
+        for start in range(0, len(x), _BUCKETS[-1]):
+            chunk = x[start : start + _BUCKETS[-1]]
+            size = next(b for b in _BUCKETS if b >= len(chunk))
+            if size > len(chunk):
+                pad = np.zeros((size - len(chunk), *chunk.shape[1:]), dtype=chunk.dtype)
+                chunk_out = forward(np.concatenate([chunk, pad]))[: len(chunk)]
+            else:
+                chunk_out = forward(chunk)
+            out.append(chunk_out)
+        return np.concatenate(out) if out else np.zeros((0, model.output_shape[-1]), dtype=np.float32)
+
+    return predict
+
+
+def load_keras_model(path) -> keras.Model:
+    """Load a ``.keras`` model saved by a detector (built-in layers only: no custom objects needed)."""
+    return keras.models.load_model(path, compile=False)
+
+
+def count_params(model: keras.Model) -> int:
+    return int(model.count_params())
+
+
+def layer_table(model: keras.Model):
+    """One row per layer: name, type, output shape, parameters and the layers feeding it."""
+    import pandas as pd
+
+    rows = []
+    for layer in model.layers:
+        inbound = []
+        for node in getattr(layer, "_inbound_nodes", []):
+            for tensor in node.input_tensors:
+                history = getattr(tensor, "_keras_history", None)
+                if history is not None:
+                    inbound.append(history[0].name)
+        shape = getattr(layer, "output", None)
+        rows.append(
+            {
+                "layer": layer.name,
+                "type": type(layer).__name__
+                + (f"({type(layer.layer).__name__})" if hasattr(layer, "layer") else "")
+                + (f"({type(layer.forward_layer).__name__})" if hasattr(layer, "forward_layer") else ""),
+                "output_shape": str(tuple(shape.shape)) if shape is not None else "",
+                "params": int(layer.count_params()),
+                "inputs": ", ".join(inbound),
+            }
+        )
+    return pd.DataFrame(rows)
