@@ -29,12 +29,19 @@ class RunError(Exception):
     """A notebook failed, or the run was asked for something the notebooks do not declare."""
 
 
+def _matches(notebook: Path, wanted: str) -> bool:
+    """``01`` or ``1`` matches ``01_eda``; a longer prefix such as ``01_e`` or ``03_random`` too."""
+    if wanted.isdigit():
+        return notebook.stem.split("_", 1)[0] == wanted.zfill(2)
+    return notebook.stem.startswith(wanted)
+
+
 def discover(directory: Path, only: str | None) -> list[Path]:
     notebooks = sorted(p for p in directory.glob("[0-9][0-9]_*.ipynb"))
     if only:
         wanted = [w.strip() for w in only.split(",") if w.strip()]
-        chosen = [p for p in notebooks if any(p.stem.startswith(w) or p.stem.startswith(w.zfill(2) + "_") for w in wanted)]
-        unmatched = [w for w in wanted if not any(p.stem.startswith(w) or p.stem.startswith(w.zfill(2) + "_") for p in notebooks)]
+        chosen = [p for p in notebooks if any(_matches(p, w) for w in wanted)]
+        unmatched = [w for w in wanted if not any(_matches(p, w) for p in notebooks)]
         if unmatched:
             raise RunError(f"--only {only}: no notebook matches {unmatched}; available: {[p.stem for p in notebooks]}")
         notebooks = chosen

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from nids.datasets.base import Dataset
+from nids.errors import BadInputError
 
 
 def feature_groups(features: pd.DataFrame) -> np.ndarray:
@@ -81,6 +82,8 @@ class AuditReport:
 def audit(dataset: Dataset, shortcut_columns: list[str] | None = None) -> AuditReport:
     """Audit ``dataset``: duplicates, label conflicts, the accuracy ceiling and shortcuts."""
     features = dataset.features
+    if len(features) == 0:
+        raise BadInputError(f"{dataset.name}: the table holds no records (header only?); nothing to audit")
     multi, binary = dataset.target("multiclass"), dataset.target("binary")
     groups = feature_groups(features)
     hits_multi, conflicts_multi = _majority_hits(groups, multi)

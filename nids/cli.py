@@ -73,9 +73,14 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
+    import pandas as pd
+
     from nids.datasets.io import read_table
     from nids.detector import Detector
 
+    output = Path(args.output)
+    if not output.parent.is_dir():
+        raise NidsError(f"--output {output}: expected an existing directory {output.parent}, found none")
     detector = Detector.load(args.model)
     frame, report = read_table(args.input)
     for warning in report.warnings:
@@ -85,8 +90,10 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         print(f"note: ignored {len(extras)} column(s) the detector does not use: {', '.join(extras[:20])}", file=sys.stderr)
     verdicts = detector.predict(frame)
     verdicts.insert(0, "row", range(1, len(verdicts) + 1))
-    out = verdicts if not args.with_input else frame.join(verdicts)
-    out.to_csv(args.output, index=False)
+    if args.with_input:  # input columns that clash with verdict columns keep their values as input_<name>
+        clash = {c: f"input_{c}" for c in frame.columns if c in verdicts.columns}
+        verdicts = pd.concat([frame.rename(columns=clash), verdicts], axis=1)
+    verdicts.to_csv(output, index=False)
     counts = verdicts["predicted"].value_counts().to_dict()
     not_ok = int((verdicts["status"] != "ok").sum())
     print(f"{len(verdicts):,} rows scored -> {args.output}; predicted: {counts}; rows with imputed values: {not_ok}")

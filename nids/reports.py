@@ -71,7 +71,7 @@ def summary_frame(records: list[dict]) -> pd.DataFrame:
         return pd.DataFrame()
     frame = pd.DataFrame(records)
     for column in ("variant", "test_partition"):
-        frame[column] = frame.get(column, pd.Series(dtype=object)).fillna("").astype(str)
+        frame[column] = frame[column].fillna("").astype(str) if column in frame else ""
     group = ["dataset", "protocol", "test_partition", "task", "model", "variant"]
     agg = frame.groupby(group, dropna=False)[SUMMARY_COLUMNS].mean()
     agg.insert(0, "seeds", frame.groupby(group, dropna=False)["seed"].nunique())
@@ -93,7 +93,9 @@ def write_summary(records: list[dict] | None = None, path: str | Path | None = N
     return path
 
 
-def comparison(records: list[dict], dataset: str, protocol: str, seed: int, task: str, models: list[str] | None = None) -> pd.DataFrame:
+def comparison(
+    records: list[dict], dataset: str, protocol: str, seed: int, task: str, models: list[str] | None = None
+) -> pd.DataFrame:
     """Headline numbers of several models on the same dataset, split, seed and task, best macro-F1 first."""
     chosen = [
         r

@@ -56,6 +56,13 @@ class Split:
         return {"train": len(self.train), "val": len(self.val), "test": len(self.test)}
 
 
+def _split(items: np.ndarray, size: float, seed: int, stratify: np.ndarray | None):
+    try:
+        return train_test_split(items, test_size=size, random_state=seed, stratify=stratify)
+    except ValueError as exc:  # too few records for the requested sides
+        raise NidsError(f"cannot split {len(items)} records (or groups) into {1 - size:.0%} / {size:.0%}: {exc}") from exc
+
+
 def _stratify_ok(labels: np.ndarray, n_parts: int) -> np.ndarray | None:
     """Labels usable for stratification, or None when a class is too rare to stratify."""
     counts = pd.Series(labels).value_counts()
@@ -69,13 +76,13 @@ def _grouped_split(index: np.ndarray, groups: np.ndarray, labels: np.ndarray, si
     majority = counts.sort_values(["group", "n", "label"], ascending=[True, False, True]).drop_duplicates("group")
     unique_groups = majority["group"].to_numpy()
     strat = _stratify_ok(majority["label"].to_numpy(), 2)
-    _g_keep, g_out = train_test_split(unique_groups, test_size=size, random_state=seed, stratify=strat)
+    _g_keep, g_out = _split(unique_groups, size, seed, strat)
     in_out = frame["group"].isin(set(g_out)).to_numpy()
     return index[~in_out], index[in_out]
 
 
 def _random_split(index: np.ndarray, labels: np.ndarray, size: float, seed: int):
-    return train_test_split(index, test_size=size, random_state=seed, stratify=_stratify_ok(labels, 2))
+    return _split(index, size, seed, _stratify_ok(labels, 2))
 
 
 def make_split(

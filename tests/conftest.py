@@ -204,3 +204,15 @@ def real_data_dir() -> Path:
         hint = "" if os.environ.get("NIDS_DATA_DIR") else "NIDS_DATA_DIR is not set. "
         pytest.fail(f"{hint}Real dataset files are missing:\n" + "\n".join(messages), pytrace=False)
     return root
+
+
+@pytest.fixture(scope="session")
+def make_unsw():
+    """The synthetic-table builder :func:`make_unsw_frame`, for tests that need other sizes."""
+    return make_unsw_frame
+
+
+@pytest.fixture(scope="session")
+def write_tbl():
+    """The writer :func:`write_table` (``csv``, ``gz``, ``zip``, ``bom``, ``parquet``)."""
+    return write_table

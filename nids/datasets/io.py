@@ -67,10 +67,11 @@ def _unpack(data: bytes, name: str) -> tuple[bytes, str]:
             raise BadInputError(f"{name}: expected a zip archive, but it could not be opened ({exc})") from exc
     if suffix in (".csv.gz", ".gz") or data[:2] == b"\x1f\x8b":
         import gzip
+        import zlib
 
         try:
             return gzip.decompress(data), name.removesuffix(".gz")
-        except OSError as exc:
+        except (OSError, EOFError, zlib.error) as exc:
             raise BadInputError(f"{name}: expected gzip-compressed CSV, but it could not be decompressed ({exc})") from exc
     return data, name
 

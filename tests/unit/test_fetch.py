@@ -192,9 +192,7 @@ def test_malformed_mirrors_env_is_a_clear_error(tmp_path, monkeypatch):
 
 def test_unpinned_file_is_checked_by_record_count(server, tmp_path):
     server.routes["/flows.txt"] = GOOD
-    (path,) = fetch(
-        "toy", tmp_path, files=[_raw(server.url("/flows.txt"), sha256=None)], progress=False
-    )
+    (path,) = fetch("toy", tmp_path, files=[_raw(server.url("/flows.txt"), sha256=None)], progress=False)
     assert path.read_bytes() == GOOD
     with pytest.raises(ChecksumError, match="30 records, expected 31"):
         fetch(

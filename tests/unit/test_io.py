@@ -46,9 +46,10 @@ def test_bytes_and_file_objects_read_like_paths(unsw_files, unsw_frame):
 
 
 def test_header_names_are_stripped_and_reported():
-    frame, report = read_table(b" a ,b,  c\n1,2,3\n", name="x.csv")
+    frame, report = read_table(b" a ,b,  c \n1,2,3\n", name="x.csv")
     assert list(frame.columns) == ["a", "b", "c"]
-    assert report.renamed_columns == {" a ": "a", "  c": "c"}
+    # leading spaces are already skipped by the CSV parser; trailing ones are renamed and reported
+    assert report.renamed_columns == {"a ": "a", "c ": "c"}
 
 
 def test_windows_1252_fallback_is_reported():
@@ -116,9 +117,25 @@ def test_broken_zip(tmp_path):
         read_table(path)
 
 
-def test_broken_gzip(tmp_path):
+def _truncated_gzip() -> bytes:
+    return gzip.compress(b"a,b\n1,2\n" * 50)[:20]
+
+
+def _corrupt_gzip() -> bytes:
+    good = gzip.compress(b"a,b\n1,2\n" * 50)
+    return good[:10] + b"\xff" * 20 + good[30:]
+
+
+def test_gzip_with_a_bad_header():
+    with pytest.raises(BadInputError, match="expected gzip-compressed CSV"):
+        read_table(b"\x1f\x8b not really gzip", name="bad.csv.gz")
+
+
+@pytest.mark.parametrize("make", [_truncated_gzip, _corrupt_gzip], ids=["truncated", "corrupt"])
+def test_broken_gzip_body(tmp_path, make):
+    # gzip.decompress raises EOFError (truncated) or zlib.error (corrupt deflate data), neither an OSError
     path = tmp_path / "broken.csv.gz"
-    path.write_bytes(gzip.compress(b"a,b\n1,2\n")[:12])
+    path.write_bytes(make())
     with pytest.raises(BadInputError, match="expected gzip-compressed CSV"):
         read_table(path)
 

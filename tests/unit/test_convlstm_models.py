@@ -1,0 +1,276 @@
+"""The ConvLSTM builders: shapes, layers of each variant, config validation, registry, save/reload."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+
+from nids.errors import BadInputError, NidsError, UnknownNameError  # noqa: E402
+from nids.frames import FrameConfig, check_frames, to_frames  # noqa: E402
+from nids.models.convlstm import (  # noqa: E402
+    DEEP_BUILDERS,
+    DeepConfig,
+    build_bigru_seq2seq_convlstm,
+    build_deep_model,
+    build_seq2seq_convlstm,
+    make_predict_fn,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+FRAMES = FrameConfig(timesteps=4, height=2, width=4)  # 32 cells: tiny and fast
+SHAPE = FRAMES.shape
+TINY = DeepConfig(encoder_filters=(2, 4), rnn_units=4, dropout=0.1)
+
+
+def _layers(model) -> list:
+    """All layers, with the forward/backward RNNs of Bidirectional wrappers expanded."""
+    out = []
+    for layer in model.layers:
+        out.append(layer)
+        if isinstance(layer, keras.layers.Bidirectional):
+            out += [layer.forward_layer, layer.backward_layer]
+    return out
+
+
+def _types(model) -> list[str]:
+    return [type(layer).__name__ for layer in _layers(model)]
+
+
+@pytest.fixture(scope="module")
+def x() -> np.ndarray:
+    rng = np.random.default_rng(0)
+    return to_frames(rng.normal(size=(6, 29)), FRAMES)
+
+
+@pytest.mark.parametrize("name", sorted(DEEP_BUILDERS))
+@pytest.mark.parametrize("n_classes", [2, 10])
+def test_every_variant_outputs_probabilities(name, n_classes, x):
+    model = DEEP_BUILDERS[name](SHAPE, n_classes, TINY)
+    assert model.name == name
+    assert model.input_shape == (None, *SHAPE)
+    assert model.output_shape == (None, n_classes)
+    assert model.count_params() > 0
+    proba = np.asarray(model(x, training=False))
+    assert proba.shape == (len(x), n_classes)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
+    assert (proba >= 0).all()
+
+
+def test_baseline_layers():
+    model = build_seq2seq_convlstm(SHAPE, 10, TINY)
+    types = _types(model)
+    assert types.count("ConvLSTM2D") == 3  # two encoder blocks + one decoder block
+    assert types.count("BatchNormalization") == 3
+    assert types.count("MaxPooling3D") == 1 and types.count("UpSampling3D") == 1
+    assert types.count("Dropout") == 3
+    assert "GlobalAveragePooling3D" in types
+    assert not {"GRU", "LSTM", "Bidirectional", "Concatenate"} & set(types)
+    for layer in _layers(model):
+        if isinstance(layer, keras.layers.ConvLSTM2D):
+            assert layer.return_sequences
+    assert model.get_layer("enc_pool_0").output.shape[2:4] == (1, 2)  # 2x4 frames pooled 2x2
+    assert model.get_layer("dec_convlstm_0").output.shape[1:4] == (4, 2, 4)  # reconstructed T, H, W
+    head = model.get_layer("probabilities")
+    assert head.units == 10 and head.activation.__name__ == "softmax"
+
+
+def test_extension_has_bigru_gru_decoder_and_merge():
+    model = build_bigru_seq2seq_convlstm(SHAPE, 2, TINY)
+    assert model.name == "bigru_seq2seq_convlstm"
+    bigru = model.get_layer("enc_bigru")
+    assert isinstance(bigru, keras.layers.Bidirectional)
+    assert isinstance(bigru.forward_layer, keras.layers.GRU)
+    assert isinstance(bigru.backward_layer, keras.layers.GRU)
+    assert bigru.output.shape == (None, 4, 2 * TINY.rnn_units)
+    assert isinstance(model.get_layer("dec_gru"), keras.layers.GRU)
+    types = _types(model)
+    assert "LSTM" not in types
+    assert types.count("ConvLSTM2D") == 3 and "UpSampling3D" in types
+    hybrid = model.get_layer("hybrid")
+    assert isinstance(hybrid, keras.layers.Concatenate)
+    # BiGRU features (2 * units) next to the decoder's per-step features (first-block filters).
+    assert hybrid.output.shape == (None, 4, 2 * TINY.rnn_units + TINY.encoder_filters[0])
+    assert model.count_params() > build_seq2seq_convlstm(SHAPE, 2, TINY).count_params()
+
+
+def test_lstm_twin_and_unidirectional_variant():
+    twin = build_bigru_seq2seq_convlstm(SHAPE, 10, DeepConfig(encoder_filters=(2, 4), rnn_units=4, decoder_rnn="lstm"))
+    assert isinstance(twin.get_layer("dec_lstm"), keras.layers.LSTM)
+    assert isinstance(twin.get_layer("enc_bigru"), keras.layers.Bidirectional)
+    assert "GRU" in _types(twin)  # the encoder's BiGRU stays
+
+    uni = build_bigru_seq2seq_convlstm(SHAPE, 10, DeepConfig(encoder_filters=(2, 4), rnn_units=4, bidirectional=False))
+    assert uni.name == "gru_seq2seq_convlstm"
+    assert "Bidirectional" not in _types(uni)
+    assert isinstance(uni.get_layer("enc_gru"), keras.layers.GRU)
+    assert uni.get_layer("enc_gru").output.shape == (None, 4, 4)
+
+
+@pytest.mark.parametrize(
+    ("name", "present", "absent"),
+    [
+        ("seq2seq_convlstm_gru_decoder", {"GRU", "UpSampling3D"}, {"Bidirectional", "LSTM", "Concatenate"}),
+        ("seq2seq_convlstm_bigru", {"Bidirectional", "GRU"}, {"LSTM", "Concatenate"}),
+        ("bigru_seq2seq_convlstm", {"Bidirectional", "GRU", "Concatenate"}, {"LSTM"}),
+        ("gru_seq2seq_convlstm", {"GRU", "Concatenate"}, {"Bidirectional", "LSTM"}),
+        ("bigru_seq2seq_convlstm_lstm_decoder", {"Bidirectional", "GRU", "LSTM", "Concatenate"}, set()),
+    ],
+)
+def test_registry_variants_force_their_flags(name, present, absent):
+    # A config asking for the opposite must not change what the registry name means.
+    opposite = DeepConfig(encoder_filters=(2, 4), rnn_units=4, use_bigru=False, decoder_rnn="none", merge=False)
+    types = set(_types(DEEP_BUILDERS[name](SHAPE, 3, opposite)))
+    assert present <= types
+    assert not absent & types
+    assert "ConvLSTM2D" in types
+
+
+def test_seq2seq_convlstm_bigru_counts():
+    model = DEEP_BUILDERS["seq2seq_convlstm_bigru"](SHAPE, 3, TINY)
+    types = _types(model)
+    assert types.count("Bidirectional") == 1
+    assert types.count("GRU") == 2  # forward + backward, no GRU decoder
+
+
+def test_registry_names_and_unknown_name():
+    assert set(DEEP_BUILDERS) == {
+        "seq2seq_convlstm",
+        "bigru_seq2seq_convlstm",
+        "seq2seq_convlstm_gru_decoder",
+        "seq2seq_convlstm_bigru",
+        "bigru_seq2seq_convlstm_lstm_decoder",
+        "gru_seq2seq_convlstm",
+    }
+    assert build_deep_model("seq2seq_convlstm", SHAPE, 2, TINY).output_shape == (None, 2)
+    with pytest.raises(UnknownNameError, match="unknown deep model 'convlstm9'; expected one of: bigru_seq2seq_convlstm"):
+        build_deep_model("convlstm9", SHAPE, 2)
+
+
+def test_default_config_builds_for_default_frames():
+    model = build_bigru_seq2seq_convlstm((4, 4, 4, 1), 10)
+    assert model.output_shape == (None, 10)
+    assert DeepConfig() == DeepConfig()
+    assert not DeepConfig().jit_compile  # XLA training was measured slower on CPU
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ({"encoder_filters": ()}, "encoder_filters must be a non-empty tuple"),
+        ({"encoder_filters": (8, 0)}, "encoder_filters must be a non-empty tuple"),
+        ({"kernel_size": 0}, "kernel_size must be a positive int"),
+        ({"rnn_units": 2.5}, "rnn_units must be a positive int"),
+        ({"pool_blocks": 3}, r"pool_blocks must be an int in 1..2"),
+        ({"pool_blocks": 0}, r"pool_blocks must be an int in 1..2"),
+        ({"dropout": 1.0}, r"dropout must be in \[0, 1\)"),
+        ({"decoder_rnn": "rnn"}, "decoder_rnn must be one of none, gru, lstm; got 'rnn'"),
+        ({"bidirectional": "yes"}, "bidirectional must be a bool"),
+    ],
+)
+def test_deep_config_validated(bad, message):
+    with pytest.raises(NidsError, match=f"DeepConfig.{message}"):
+        DeepConfig(**bad)
+
+
+def test_deep_config_normalises_filters_to_tuple():
+    assert DeepConfig(encoder_filters=[4, 8]).encoder_filters == (4, 8)
+
+
+def test_builders_reject_bad_input_shape_and_classes():
+    with pytest.raises(BadInputError, match=r"input_shape must be one flow's frames \(T, H, W, 1\); got \(4, 2, 4\)"):
+        build_seq2seq_convlstm((4, 2, 4), 2, TINY)
+    with pytest.raises(BadInputError, match="H x W = 3 x 4 cannot round-trip 1 2x2"):
+        build_bigru_seq2seq_convlstm((4, 3, 4, 1), 2, TINY)
+    with pytest.raises(BadInputError, match="divisible by 4"):
+        build_seq2seq_convlstm((4, 2, 4, 1), 2, DeepConfig(encoder_filters=(2, 4), pool_blocks=2))
+    with pytest.raises(BadInputError, match="n_classes must be an int >= 2"):
+        build_seq2seq_convlstm(SHAPE, 1, TINY)
+
+
+def test_two_pool_blocks_round_trip():
+    model = build_bigru_seq2seq_convlstm((4, 4, 4, 1), 3, DeepConfig(encoder_filters=(2, 4), rnn_units=4, pool_blocks=2))
+    assert model.get_layer("enc_pool_1").output.shape[1:4] == (4, 1, 1)
+    assert model.get_layer("dec_convlstm_0").output.shape[1:4] == (4, 4, 4)
+
+
+def test_check_frames_guards_model_input(x):
+    with pytest.raises(BadInputError, match=r"\(n_flows, 4, 2, 4, 1\)"):
+        check_frames(x.reshape(len(x), -1), FRAMES)
+
+
+def test_make_predict_fn_matches_model_call(x):
+    model = build_bigru_seq2seq_convlstm(SHAPE, 10, TINY)
+    expected = np.asarray(model(x, training=False))
+    predict = make_predict_fn(model, jit_compile=False)
+    out = predict(x)
+    assert isinstance(out, np.ndarray) and out.dtype == np.float32 and out.shape == (len(x), 10)
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(predict(x[:1]), expected[:1], rtol=1e-5, atol=1e-6)  # any batch size
+    np.testing.assert_allclose(make_predict_fn(model, jit_compile=True)(x), expected, rtol=1e-4, atol=1e-5)  # XLA
+
+
+def test_a_few_training_steps_reduce_loss():
+    rng = np.random.default_rng(1)
+    y = np.repeat([0, 1], 32)
+    X = rng.normal(size=(64, 29)) + y[:, None] * 1.5  # separable by the mean
+    xs = to_frames(X, FRAMES)
+    keras.utils.set_random_seed(0)
+    model = build_bigru_seq2seq_convlstm(SHAPE, 2, TINY)
+    model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="sparse_categorical_crossentropy")
+    before = model.evaluate(xs, y, verbose=0)
+    model.fit(xs, y, batch_size=16, epochs=2, verbose=0)
+    assert model.evaluate(xs, y, verbose=0) < before
+
+
+_RELOAD = textwrap.dedent(
+    """
+    import sys
+    import numpy as np
+    import keras
+    import nids
+    x = np.load(sys.argv[1])
+    for path in sys.argv[2:]:
+        model = keras.models.load_model(path)
+        np.save(path + ".npy", np.asarray(model(x, training=False)))
+    """
+)
+
+
+def _randomise_weights(model, rng: np.random.Generator) -> None:
+    """Move every weight, BatchNorm statistics included, away from its initial value (no training needed)."""
+    for var in model.weights:
+        value = rng.normal(scale=0.3, size=var.shape)
+        if "variance" in var.path:
+            value = np.abs(value) + 0.5
+        var.assign(value.astype(var.dtype))
+
+
+def test_save_and_reload_in_a_fresh_process_gives_identical_predictions(tmp_path, x):
+    rng = np.random.default_rng(2)
+    paths, expected = [], {}
+    for name in sorted(DEEP_BUILDERS):
+        model = DEEP_BUILDERS[name](SHAPE, 3, TINY)
+        _randomise_weights(model, rng)
+        path = str(tmp_path / f"{name}.keras")
+        model.save(path)
+        paths.append(path)
+        expected[path] = np.asarray(model(x, training=False))
+        assert np.ptp(expected[path], axis=0).max() > 1e-4  # inputs actually reach the output
+    np.save(tmp_path / "x.npy", x)
+    script = tmp_path / "reload.py"
+    script.write_text(_RELOAD)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    result = subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "x.npy"), *paths], capture_output=True, text=True, cwd=ROOT, env=env
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    for path in paths:
+        np.testing.assert_array_equal(np.load(path + ".npy"), expected[path], err_msg=path)
