@@ -5,6 +5,7 @@
     python run_all.py --quick              # small budget (smoke run)
     python run_all.py --only 01,03         # a subset, by number or name prefix
     python run_all.py --dataset nsl-kdd    # another dataset
+    python run_all.py --dataset csv:flows.csv --label-column Label   # any flow table
     python run_all.py -p EPOCHS=5          # set a declared parameter (typed literal)
 
 Executed copies go to ``notebooks/executed/``; figures to ``figures/``; results to
@@ -104,6 +105,9 @@ def run(args: argparse.Namespace) -> list[tuple[str, float]]:
             params["QUICK"] = args.quick
         if args.dataset and "DATASET" in names:
             params["DATASET"] = args.dataset
+        for flag, name in ((args.label_column, "LABEL_COLUMN"), (args.normal_label, "NORMAL_LABEL")):
+            if flag is not None and name in names:
+                params[name] = flag
         if args.seed is not None and "SEED" in names:
             params["SEED"] = args.seed
         output = args.output_dir / notebook.name
@@ -132,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small budget: subsampled training, fewer epochs/trees")
     parser.add_argument("--dataset", help="dataset for every notebook that declares DATASET (default: each notebook's own)")
+    parser.add_argument("--label-column", help="with --dataset csv:PATH: the label column (default: detected)")
+    parser.add_argument("--normal-label", help="with --dataset csv:PATH: the label of benign traffic (default: detected)")
     parser.add_argument("--seed", type=int, help="seed for every notebook that declares SEED")
     parser.add_argument("--only", help="comma-separated notebook numbers or name prefixes, e.g. 01,03")
     parser.add_argument("-p", "--parameter", action="append", metavar="NAME=VALUE", help="set a declared parameter")

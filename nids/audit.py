@@ -40,7 +40,7 @@ def lookup_accuracy(column: pd.Series, labels: pd.Series, max_levels: int = 256,
     values = column
     if column.nunique(dropna=False) > max_levels and pd.api.types.is_numeric_dtype(column):
         # Bin on the values themselves: ranking ties by row order would leak the file's label order.
-        values = pd.qcut(column, q=bins, labels=False, duplicates="drop")
+        values = pd.qcut(column.replace([np.inf, -np.inf], np.nan), q=bins, labels=False, duplicates="drop")
     keys = pd.factorize(values.astype(str) if values.dtype == object else values)[0]
     hits, _ = _majority_hits(keys, labels)
     return hits / len(labels)

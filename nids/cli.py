@@ -28,7 +28,7 @@ def _cmd_data_check(args: argparse.Namespace) -> int:
     from nids.audit import audit
     from nids.datasets import load_file
 
-    dataset = load_file(args.file)
+    dataset = load_file(args.file, args.label_column, args.normal_label)
     prov = dataset.provenance[0]
     print(f"file:      {prov.file}\ndataset:   {dataset.name}\npartition: {prov.partition} ({prov.records:,} records)")
     print(f"sha256:    {prov.sha256}")
@@ -55,7 +55,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
         class_weight=args.class_weight,
         forest=ForestConfig(n_estimators=args.trees),
     )
-    dataset = load_dataset(args.dataset, args.data_dir)
+    dataset = load_dataset(args.dataset, args.data_dir, args.label_column, args.normal_label)
+    for note in dataset.notes:
+        print(f"note: {note}")
     result = run_experiment(dataset, args.model, args.task, args.protocol, args.seed, cfg, max_train_rows=args.max_train_rows)
     out = result.detector.save(args.out)
     rec = result.record
@@ -83,8 +85,10 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         raise NidsError(f"--output {output}: expected an existing directory {output.parent}, found none")
     detector = Detector.load(args.model)
     frame, report = read_table(args.input)
-    for warning in report.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+    for note in report.notes():
+        print(f"note: {note}", file=sys.stderr)
+    if frame.empty:
+        raise NidsError(f"{args.input}: the table has a header but no rows to score")
     _aligned, extras = detector.align(frame)
     if extras:
         print(f"note: ignored {len(extras)} column(s) the detector does not use: {', '.join(extras[:20])}", file=sys.stderr)
@@ -98,6 +102,11 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     not_ok = int((verdicts["status"] != "ok").sum())
     print(f"{len(verdicts):,} rows scored -> {args.output}; predicted: {counts}; rows with imputed values: {not_ok}")
     return 0
+
+
+def _label_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--label-column", help="label column of a generic table (default: detected: label, attack_cat, class, ...)")
+    parser.add_argument("--normal-label", help="label value of benign traffic (default: detected: normal, benign, ...)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -118,11 +127,13 @@ def build_parser() -> argparse.ArgumentParser:
     check = data.add_parser("check", help="say what a file is (by content, not name) and print its audit")
     check.add_argument("file", help="a dataset file (.csv, .csv.gz, .zip, .txt)")
     check.add_argument("--json", help="also write the audit as JSON to this path")
+    _label_options(check)
     check.set_defaults(func=_cmd_data_check)
 
     train = sub.add_parser("train", help="train a model and save a detector directory")
     train.add_argument("--model", required=True, choices=sorted(MODELS), help="registered model name")
-    train.add_argument("--dataset", default="unsw-nb15", help="dataset name (default: unsw-nb15)")
+    train.add_argument("--dataset", default="unsw-nb15", help="unsw-nb15, nsl-kdd, or csv:PATH for any flow table")
+    _label_options(train)
     train.add_argument("--data-dir", help="data directory (default: NIDS_DATA_DIR, else data/raw)")
     train.add_argument("--task", default="multiclass", choices=["binary", "multiclass"])
     train.add_argument("--protocol", default="dedup", choices=["dedup", "random", "official"])

@@ -83,8 +83,9 @@ def build_preprocessor(categorical: list[str], numeric: list[str], cfg: FeatureC
             ),
         ),
     ]
+    parts = [("num", Pipeline(numeric_steps), list(numeric)), ("cat", Pipeline(categorical_steps), list(categorical))]
     return ColumnTransformer(
-        [("num", Pipeline(numeric_steps), list(numeric)), ("cat", Pipeline(categorical_steps), list(categorical))],
+        [part for part in parts if part[2]],
         remainder="drop",
         verbose_feature_names_out=True,
     )
@@ -125,3 +126,12 @@ def missing_counts(frame: pd.DataFrame, numeric: list[str]) -> dict[str, int]:
     values = to_finite_float(frame[numeric]) if numeric else np.empty((len(frame), 0))
     counts = np.isnan(values).sum(axis=0)
     return {column: int(n) for column, n in zip(numeric, counts, strict=True) if n}
+
+
+def heavy_tailed_columns(frame: pd.DataFrame, numeric: list[str], k: int = 4) -> list[str]:
+    """The ``k`` numeric columns whose largest values sit most orders of magnitude above the median."""
+    values = np.abs(to_finite_float(frame[numeric])) if numeric else np.empty((len(frame), 0))
+    with np.errstate(all="ignore"):
+        spread = np.log10(np.nanmax(values, axis=0) + 1) - np.log10(np.nanmedian(values, axis=0) + 1)
+    order = np.argsort(-np.nan_to_num(spread, nan=-1))
+    return [numeric[i] for i in order[:k]]

@@ -158,7 +158,9 @@ def training_curves(history: dict[str, list[float]], title: str) -> plt.Figure:
         for prefix, style in (("", "-"), ("val_", "--")):
             values = history.get(prefix + metric)
             if values:
-                ax.plot(range(1, len(values) + 1), values, style, marker="o", label=("validation " if prefix else "train ") + metric)
+                ax.plot(
+                    range(1, len(values) + 1), values, style, marker="o", label=("validation " if prefix else "train ") + metric
+                )
         ax.set(xlabel="epoch", title=f"{title}: {metric}")
         ax.legend()
     fig.tight_layout()
@@ -185,7 +187,12 @@ def architecture(layers: pd.DataFrame, title: str) -> plt.Figure:
                 if y0 - y == 1:
                     ax.annotate("", (0.35, y + 0.35), (0.35, y0 - 0.35), arrowprops={"arrowstyle": "->", "color": "grey"})
                 else:
-                    ax.annotate("", (0.65, y), (0.65, y0), arrowprops={"arrowstyle": "->", "color": "darkorange", "connectionstyle": "arc3,rad=-0.4"})
+                    ax.annotate(
+                        "",
+                        (0.65, y),
+                        (0.65, y0),
+                        arrowprops={"arrowstyle": "->", "color": "darkorange", "connectionstyle": "arc3,rad=-0.4"},
+                    )
     ax.set(xlim=(0, 1), ylim=(-0.6, n - 0.4), title=title)
     ax.axis("off")
     return fig

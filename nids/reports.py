@@ -75,6 +75,7 @@ def summary_frame(records: list[dict]) -> pd.DataFrame:
     group = ["dataset", "protocol", "test_partition", "task", "model", "variant"]
     agg = frame.groupby(group, dropna=False)[SUMMARY_COLUMNS].mean()
     agg.insert(0, "seeds", frame.groupby(group, dropna=False)["seed"].nunique())
+    agg[["n_train", "n_test"]] = agg[["n_train", "n_test"]].round().astype(int)
     return agg.reset_index().sort_values(group)
 
 

@@ -18,13 +18,28 @@ LOADERS: dict[str, Callable[[Path], Dataset]] = {unsw.NAME: unsw.load, nslkdd.NA
 DEFAULT_DATASET = unsw.NAME
 
 
-def load_dataset(name: str = DEFAULT_DATASET, data_dir: str | Path | None = None) -> Dataset:
-    """Load a dataset by registry name.
+def load_dataset(
+    name: str = DEFAULT_DATASET,
+    data_dir: str | Path | None = None,
+    label_column: str | None = None,
+    normal_label: str | None = None,
+) -> Dataset:
+    """Load a dataset by registry name, or any flow table as ``csv:PATH``.
+
+    Args:
+        name: ``unsw-nb15``, ``nsl-kdd``, or ``csv:PATH`` (CSV, .csv.gz, .zip, Parquet).
+        data_dir: data directory for registered datasets.
+        label_column: for ``csv:``, the label column (default: detected; empty string = detect).
+        normal_label: for ``csv:``, the label of benign traffic (default: detected).
 
     Raises:
         UnknownNameError: ``name`` is not registered.
         DataNotFoundError: its files are missing; the message says which files to put where.
     """
+    if name.startswith("csv:"):
+        from nids.datasets.generic import load_csv
+
+        return load_csv(name[4:], label_column or None, normal_label or None)
     if name not in LOADERS:
         raise unknown_name("dataset", name, list(LOADERS))
     return LOADERS[name](config.data_dir(data_dir))
@@ -50,9 +65,20 @@ def sniff(path: str | Path) -> str:
     )
 
 
-def load_file(path: str | Path) -> Dataset:
-    """Load one dataset file, recognised by its content and record count, never by its name."""
-    kind = sniff(path)
+def load_file(path: str | Path, label_column: str | None = None, normal_label: str | None = None) -> Dataset:
+    """Load one dataset file, recognised by its content and record count, never by its name.
+
+    UNSW-NB15 and NSL-KDD files get their own loaders; any other table goes through the generic
+    reader (label column detected or named).
+    """
+    try:
+        kind = sniff(path)
+    except BadInputError:
+        if Path(path).suffix == ".txt" and not label_column:
+            raise
+        from nids.datasets.generic import load_csv
+
+        return load_csv(path, label_column, normal_label)
     module = unsw if kind == unsw.NAME else nslkdd
     return module.load_paths([Path(path)])
 

@@ -42,7 +42,18 @@ class ReadReport:
     sha256: str
     encoding: str = "utf-8"
     renamed_columns: dict[str, str] = field(default_factory=dict)
+    repeated_headers: int = 0
     warnings: list[str] = field(default_factory=list)
+
+    def notes(self) -> list[str]:
+        """Human-readable lines for everything that changed while reading."""
+        lines = list(self.warnings)
+        if self.renamed_columns:
+            shown = ", ".join(f"{k!r}->{v!r}" for k, v in list(self.renamed_columns.items())[:10])
+            lines.append(f"renamed {len(self.renamed_columns)} column(s) (surrounding spaces / duplicates): {shown}")
+        if self.repeated_headers:
+            lines.append(f"dropped {self.repeated_headers} repeated header line(s) inside the data")
+        return lines
 
 
 def _suffix(name: str) -> str:
@@ -127,8 +138,8 @@ def read_table(
             raise BadInputError(f"{name}: expected a Parquet file, but it could not be read ({exc})") from exc
     else:
         payload, _inner = _unpack(data, name)
-        if b"\x00" in payload[:4096]:
-            raise BadInputError(f"{name}: expected a text CSV table, found binary content")
+        if _looks_binary(payload[:8192]):
+            raise BadInputError(f"{name}: expected a text CSV table of flows, found binary content (not a CSV file)")
         text = _decode(payload, report)
         try:
             frame = pd.read_csv(
@@ -145,8 +156,53 @@ def read_table(
         except pd.errors.ParserError as exc:
             raise BadInputError(f"{name}: expected a CSV table of flows, but it could not be parsed ({exc})") from exc
     if header:
-        renamed = {str(c): str(c).strip() for c in frame.columns if str(c) != str(c).strip()}
-        if renamed:
-            frame = frame.rename(columns=renamed)
-            report.renamed_columns.update(renamed)
+        frame = _normalise_header(frame, report)
+        frame = _drop_repeated_headers(frame, report)
     return frame, report
+
+
+def _looks_binary(sample: bytes) -> bool:
+    """NUL bytes, or more than 2% control characters other than tab / CR / LF."""
+    if b"\x00" in sample:
+        return True
+    controls = sum(1 for b in sample if b < 32 and b not in (9, 10, 13))
+    return controls > 0.02 * max(len(sample), 1)
+
+
+def _normalise_header(frame: pd.DataFrame, report: ReadReport) -> pd.DataFrame:
+    """Strip spaces around column names; names that then collide get ``.1``, ``.2`` suffixes."""
+    seen: dict[str, int] = {}
+    new_names = []
+    for column in frame.columns:
+        name = str(column).strip()
+        if name in seen:
+            seen[name] += 1
+            name = f"{name}.{seen[name]}"
+        else:
+            seen[name] = 0
+        new_names.append(name)
+    renamed = {str(old): new for old, new in zip(frame.columns, new_names, strict=True) if str(old) != new}
+    if renamed:
+        frame.columns = new_names
+        report.renamed_columns.update(renamed)
+    return frame
+
+
+def _drop_repeated_headers(frame: pd.DataFrame, report: ReadReport) -> pd.DataFrame:
+    """Drop data lines that repeat the header (concatenated CSV exports), count them, re-parse numbers."""
+    if frame.empty:
+        return frame
+    text = frame.astype(str).apply(lambda c: c.str.strip())
+    names = pd.Series([str(c).split(".")[0] if "." in str(c) and str(c).rsplit(".", 1)[1].isdigit() else str(c) for c in frame.columns], index=frame.columns)
+    is_header = text.eq(names).sum(axis=1) >= max(1, int(0.8 * len(frame.columns)))
+    count = int(is_header.sum())
+    if not count:
+        return frame
+    report.repeated_headers = count
+    frame = frame.loc[~is_header].reset_index(drop=True)
+    for column in frame.columns:  # columns that were text only because of the header lines
+        if frame[column].dtype == object or pd.api.types.is_string_dtype(frame[column]):
+            parsed = pd.to_numeric(frame[column], errors="coerce")
+            if parsed.notna().sum() == frame[column].notna().sum():
+                frame[column] = parsed
+    return frame
