@@ -105,7 +105,9 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
 
 def _label_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--label-column", help="label column of a generic table (default: detected: label, attack_cat, class, ...)")
+    parser.add_argument(
+        "--label-column", help="label column of a generic table (default: detected: label, attack_cat, class, ...)"
+    )
     parser.add_argument("--normal-label", help="label value of benign traffic (default: detected: normal, benign, ...)")
 
 
@@ -163,6 +165,9 @@ def main(argv: list[str] | None = None) -> int:
     except NidsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `nids ... | head`
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

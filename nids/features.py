@@ -45,7 +45,7 @@ class FeatureConfig:
 
 def to_finite_float(frame: pd.DataFrame) -> np.ndarray:
     """Numeric view of ``frame``: unparseable text, +/-inf and empty cells become NaN."""
-    out = frame.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    out = frame.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
     out[~np.isfinite(out)] = np.nan
     return out
 

@@ -35,23 +35,27 @@ ID_PATTERN = re.compile(
     r"(time[ _.]?stamp|timestamp|date|datetime|time|stime|ltime|start[ _.]?time|end[ _.]?time))$",
     re.IGNORECASE,
 )
-DASHES = re.compile(r"\s*[\u2010-\u2015\u2212\ufffd-]\s*")
+DASHES = re.compile(r"[\u2010-\u2015\u2212\ufffd]")  # en/em dashes, minus sign, undecodable byte
 NUMERIC_SHARE = 0.95  # a column is numeric when at least this share of its non-empty cells parse
 
 
 def canonical_label(value: object) -> str:
     """One spelling per class: dash forms unified, whitespace collapsed (case kept for display)."""
-    text = DASHES.sub(" - ", str(value).strip())
+    text = DASHES.sub("-", str(value).strip())
     return re.sub(r"\s+", " ", text).strip()
 
 
 def normalise_labels(raw: pd.Series) -> tuple[pd.Series, dict[str, str]]:
     """Map label variants (dash form, whitespace, case) to one class name: the most common spelling."""
     spelled = raw.fillna("<missing>").map(canonical_label)
-    folded = spelled.str.casefold()
+    # Spellings are the same class when they differ only in case or in spaces around a dash;
+    # the class keeps its most common spelling ("DoS-Hulk" alone stays "DoS-Hulk").
+    folded = spelled.str.replace(r"\s*-\s*", "-", regex=True).str.casefold()
     winner = spelled.groupby(folded).agg(lambda s: s.value_counts().index[0])
     labels = folded.map(winner)
-    variants = {str(v): labels.iloc[i] for v, i in zip(*np.unique(raw.fillna("<missing>").astype(str), return_index=True), strict=True)}
+    variants = {
+        str(v): labels.iloc[i] for v, i in zip(*np.unique(raw.fillna("<missing>").astype(str), return_index=True), strict=True)
+    }
     merged = {k: v for k, v in variants.items() if k != v}
     return labels, merged
 

@@ -93,7 +93,7 @@ def _decode(data: bytes, report: ReadReport) -> str:
     except UnicodeDecodeError:
         report.encoding = "windows-1252"
         report.warnings.append("file is not valid UTF-8; read as Windows-1252")
-        return data.decode("cp1252", errors="replace")
+        return data.removeprefix(b"\xef\xbb\xbf").decode("cp1252", errors="replace")  # a BOM, then a stray 0x96
 
 
 def read_table(
@@ -154,11 +154,41 @@ def read_table(
         except pd.errors.EmptyDataError as exc:
             raise BadInputError(f"{name}: no columns found; expected a CSV table of flows") from exc
         except pd.errors.ParserError as exc:
-            raise BadInputError(f"{name}: expected a CSV table of flows, but it could not be parsed ({exc})") from exc
+            raise BadInputError(
+                f"{name}: expected a CSV table of flows, but it could not be parsed ({str(exc).strip()})"
+            ) from exc
+        head, first = _first_lines(text, header)
+        if first is not None and len(first) > frame.shape[1]:  # pandas would shift every column silently
+            raise BadInputError(
+                f"{name}: the first data line has {len(first)} fields but the header has {frame.shape[1]}; "
+                "expected every line to have as many fields as the header (the columns would shift)"
+            )
+        if head is not None and len(head) == frame.shape[1]:  # names as written, so that stripping them is reported
+            frame.columns = [h if h.strip() == str(c).strip() else c for h, c in zip(head, frame.columns, strict=True)]
     if header:
         frame = _normalise_header(frame, report)
         frame = _drop_repeated_headers(frame, report)
     return frame, report
+
+
+def _first_lines(text: str, header: bool) -> tuple[list[str] | None, list[str] | None]:
+    """The header's fields as written (spaces kept) and the first data line's fields (None: unreadable).
+
+    pandas strips the spaces before header names without saying so, and reads surplus leading
+    fields of the first data line as an index, shifting every column; these two lines let
+    :func:`read_table` report the one and reject the other.
+    """
+    import csv
+
+    sample = text[: 1 << 20]
+    try:
+        head = next((row for row in csv.reader(io.StringIO(sample)) if row), None) if header else None
+        rows = (row for row in csv.reader(io.StringIO(sample), skipinitialspace=True) if row)
+        if header:
+            next(rows, None)
+        return head, next(rows, None)
+    except csv.Error:  # a quoting the csv module rejects but pandas parsed: leave the table as read
+        return None, None
 
 
 def _looks_binary(sample: bytes) -> bool:
@@ -193,7 +223,10 @@ def _drop_repeated_headers(frame: pd.DataFrame, report: ReadReport) -> pd.DataFr
     if frame.empty:
         return frame
     text = frame.astype(str).apply(lambda c: c.str.strip())
-    names = pd.Series([str(c).split(".")[0] if "." in str(c) and str(c).rsplit(".", 1)[1].isdigit() else str(c) for c in frame.columns], index=frame.columns)
+    names = pd.Series(
+        [str(c).split(".")[0] if "." in str(c) and str(c).rsplit(".", 1)[1].isdigit() else str(c) for c in frame.columns],
+        index=frame.columns,
+    )
     is_header = text.eq(names).sum(axis=1) >= max(1, int(0.8 * len(frame.columns)))
     count = int(is_header.sum())
     if not count:

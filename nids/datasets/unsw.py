@@ -56,6 +56,9 @@ def frame_to_dataset(raw: pd.DataFrame, provenance: list[Provenance], partition:
     if missing:
         raise SchemaError(f"not a UNSW-NB15 partition table: missing columns {missing}; found {list(raw.columns)[:50]}")
     labels = raw["attack_cat"].fillna("").astype(str).str.strip().replace(LABEL_ALIASES)
+    if "label" in raw.columns:  # an empty attack_cat means Normal only where the binary label agrees
+        attack = pd.to_numeric(raw["label"], errors="coerce").fillna(0).to_numpy() != 0
+        labels = labels.where(~(attack & (raw["attack_cat"].fillna("").astype(str).str.strip() == "").to_numpy()), "<missing>")
     features = raw[FEATURES].copy()
     for column in CATEGORICAL:
         features[column] = features[column].astype(str).str.strip().str.lower()
@@ -86,17 +89,23 @@ def load(directory: Path) -> Dataset:
 
 def load_paths(paths: list[Path]) -> Dataset:
     """Load the given UNSW-NB15 partition files (duplicates by checksum are read once)."""
-    frames, provenance, partitions, seen = [], [], [], set()
+    frames, provenance, partitions, seen, read_notes = [], [], [], set(), []
     for path in paths:
         raw, report = read_table(path)
         if report.sha256 in seen:  # the same partition under two names
             continue
         seen.add(report.sha256)
+        read_notes += [f"{Path(path).name}: {note}" for note in report.notes()]
         part = partition_of(len(raw))
         provenance.append(Provenance(str(path), report.sha256, len(raw), part))
         frames.append(raw)
         partitions.append(np.full(len(raw), part, dtype=object))
     dataset = frame_to_dataset(pd.concat(frames, ignore_index=True), provenance, np.concatenate(partitions))
+    dataset.notes += read_notes
+    from nids.features import missing_counts
+
+    if imputed := missing_counts(dataset.features, dataset.numeric):
+        dataset.notes.append(f"values to impute (missing, non-finite or text) per numeric column: {imputed}")
     for prov in provenance:
         looks_like = (
             "train" if "train" in Path(prov.file).name.lower() else "test" if "test" in Path(prov.file).name.lower() else None

@@ -48,8 +48,8 @@ def test_bytes_and_file_objects_read_like_paths(unsw_files, unsw_frame):
 def test_header_names_are_stripped_and_reported():
     frame, report = read_table(b" a ,b,  c \n1,2,3\n", name="x.csv")
     assert list(frame.columns) == ["a", "b", "c"]
-    # leading spaces are already skipped by the CSV parser; trailing ones are renamed and reported
-    assert report.renamed_columns == {"a ": "a", "c ": "c"}
+    # leading and trailing spaces are both stripped and reported (CIC-IDS2017 headers start with a space)
+    assert report.renamed_columns == {" a ": "a", "  c ": "c"}
 
 
 def test_windows_1252_fallback_is_reported():
@@ -89,7 +89,7 @@ def test_missing_file_names_the_path(tmp_path):
 def test_binary_garbage(tmp_path):
     path = tmp_path / "image.csv"
     path.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)
-    with pytest.raises(BadInputError, match="expected a text CSV table, found binary content"):
+    with pytest.raises(BadInputError, match="expected a text CSV table of flows, found binary content"):
         read_table(path)
 
 
