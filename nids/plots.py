@@ -196,3 +196,141 @@ def architecture(layers: pd.DataFrame, title: str) -> plt.Figure:
     ax.set(xlim=(0, 1), ylim=(-0.6, n - 0.4), title=title)
     ax.axis("off")
     return fig
+
+
+# -- SHAP explanations (nids.explain) ---------------------------------------------------------
+from typing import TYPE_CHECKING  # noqa: E402
+
+if TYPE_CHECKING:
+    from nids.explain import ExplanationResult
+
+
+def _top_features(result: ExplanationResult, top: int) -> list[str]:
+    return list(result.importance().index[:top])
+
+
+def shap_importance(result: ExplanationResult, title: str, top: int = 15) -> plt.Figure:
+    """Global SHAP importance: mean |contribution| to each class probability, stacked per class.
+
+    The bar length is the sum over classes, the feature order of :meth:`ExplanationResult.importance`.
+    """
+    table = result.class_importance().loc[_top_features(result, top)][::-1]
+    fig, ax = plt.subplots(figsize=(8, 0.32 * len(table) + 1.5))
+    colors = sns.color_palette("tab10" if table.shape[1] <= 10 else "tab20", table.shape[1])
+    left = np.zeros(len(table))
+    for color, name in zip(colors, table.columns, strict=True):
+        ax.barh(table.index, table[name], left=left, color=color, label=name)
+        left += table[name].to_numpy()
+    ax.set(xlabel="mean |SHAP value| (probability), summed over classes", title=title)
+    ax.legend(fontsize=7, loc="lower right", ncol=2 if table.shape[1] > 5 else 1)
+    return fig
+
+
+def shap_beeswarm(result: ExplanationResult, title: str, top: int = 15) -> plt.Figure:
+    """Each explained flow's contribution of each top feature to P(attack) = 1 - P(normal class).
+
+    Points are coloured by the feature's value (its preprocessed, log-scaled value); categorical
+    features, which have no order, are grey.
+    """
+    import warnings
+
+    import shap
+
+    color = result.encoded.astype(float).copy()
+    color[:, [j for j, name in enumerate(result.feature_names) if name in result.categorical]] = np.nan
+    explanation = shap.Explanation(values=result.attack_values(), data=color, feature_names=list(result.feature_names))
+    fig, ax = plt.subplots(figsize=(8, 0.35 * min(top, len(result.feature_names)) + 1.5))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN colour columns (categorical features)
+        shap.plots.beeswarm(explanation, max_display=top, ax=ax, show=False, plot_size=None)
+    ax.set_xlabel(f"SHAP value: contribution to P(attack) = 1 - P({result.normal_class})")
+    ax.set_title(title)
+    return fig
+
+
+def shap_class_importance(result: ExplanationResult, title: str, top: int = 15) -> plt.Figure:
+    """Per-class SHAP importance: each class's mean |contribution| per feature, as a share of the class total.
+
+    Normalising each column lets a rare class (Worms) be read next to a common one (Normal).
+    """
+    table = result.class_importance()
+    share = table / table.sum(axis=0).replace(0, np.nan)
+    shown = share.loc[_top_features(result, top)]
+    fig, ax = plt.subplots(figsize=(1.5 + 0.7 * shown.shape[1], 0.35 * len(shown) + 1.5))
+    sns.heatmap(shown, annot=True, fmt=".2f", cmap="rocket_r", ax=ax, cbar=False, annot_kws={"size": 7})
+    ax.set(xlabel="class probability explained", ylabel="", title=title)
+    ax.tick_params(axis="x", rotation=45)
+    return fig
+
+
+def _format_value(value) -> str:
+    if isinstance(value, float | np.floating):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def shap_waterfall(result: ExplanationResult, row: int, y_true: str | None = None, top: int = 10) -> plt.Figure:
+    """How one flow's features move its predicted class's probability from the base value to the prediction.
+
+    Bars are stacked from the base value (bottom) to the explained probability (top); the
+    ``top`` largest contributions are shown one by one and the rest as one bar.
+    """
+    k = int(result.predicted[row])
+    contributions = result.values[row, :, k]
+    order = np.argsort(-np.abs(contributions), kind="stable")[:top]
+    rest = float(contributions.sum() - contributions[order].sum())
+    labels = [f"{result.feature_names[j]} = {_format_value(result.data.iloc[row, j])}" for j in order]
+    # bottom: the other features together; then the shown features, the largest at the top
+    items = [
+        (f"{len(contributions) - len(order)} other features", rest),
+        *list(zip(labels, contributions[order], strict=True))[::-1],
+    ]
+    fig, ax = plt.subplots(figsize=(8, 0.4 * len(items) + 1.5))
+    x = float(result.base_values[k])
+    for y, (_, value) in enumerate(items):
+        ax.barh(y, value, left=x, color="crimson" if value >= 0 else "steelblue", height=0.6)
+        ax.text(x + value, y, f" {value:+.3f}", va="center", ha="left" if value >= 0 else "right", fontsize=7)
+        x += value
+    ax.set_yticks(range(len(items)), [label for label, _ in items], fontsize=8)
+    ax.axvline(float(result.base_values[k]), color="grey", ls=":", lw=1)
+    ax.axvline(x, color="black", ls="--", lw=1)
+    name = result.classes[k]
+    truth = "" if y_true is None else f"true {y_true}, "
+    verdict = "" if y_true is None else (" (correct)" if y_true == name else " (WRONG)")
+    ax.set(
+        xlabel=f"P({name}): base {result.base_values[k]:.3f} -> {x:.3f} (model: {result.proba[row, k]:.3f})",
+        title=f"{result.model_name}: {truth}predicted {name}{verdict}",
+    )
+    return fig
+
+
+def shap_rank_agreement(
+    first: pd.Series, second: pd.Series, names: tuple[str, str], agreement: dict, top: int = 10
+) -> plt.Figure:
+    """Ranks of the top features of two global SHAP importances, joined by lines (a slope chart).
+
+    ``agreement`` is :func:`nids.explain.rank_agreement` of the two; its correlations go in the title.
+    """
+    rank_a = first.rank(ascending=False)
+    rank_b = second.reindex(first.index).fillna(0.0).rank(ascending=False)
+    leaders = [*first.sort_values(ascending=False).index[:top], *second.sort_values(ascending=False).index[:top]]
+    union = list(dict.fromkeys(leaders))
+    fig, ax = plt.subplots(figsize=(7, 0.35 * len(union) + 2))
+    for feature in union:
+        a, b = rank_a[feature], rank_b[feature]
+        both = a <= top and b <= top
+        ax.plot([0, 1], [a, b], marker="o", color="seagreen" if both else "grey", alpha=0.9 if both else 0.5)
+        ax.text(-0.03, a, f"{feature} ({a:.0f})", ha="right", va="center", fontsize=7)
+        ax.text(1.03, b, f"({b:.0f}) {feature}", ha="left", va="center", fontsize=7)
+    ax.set_xlim(-0.6, 1.6)
+    ax.invert_yaxis()
+    ax.set_xticks([0, 1], [f"{names[0]} rank", f"{names[1]} rank"])
+    ax.set_yticks([])
+    ax.set_title(
+        f"top-{top} features: {agreement['top_overlap']} shared; Spearman {agreement['spearman_all']:+.2f} (all features), "
+        f"{agreement['spearman_top_union']:+.2f} (top union)",
+        fontsize=9,
+    )
+    for side in ("top", "right", "left"):
+        ax.spines[side].set_visible(False)
+    return fig

@@ -109,7 +109,7 @@ def comparison(
         and (models is None or r["model"] in models)
     ]
     columns = ["model", "accuracy", "f1_macro", "f1_weighted", "far", "roc_auc", "train_seconds", "n_train", "n_test"]
-    frame = pd.DataFrame(chosen, columns=columns + ["split_fingerprint"])
+    frame = pd.DataFrame(chosen, columns=[*columns, "split_fingerprint"])
     return frame.sort_values("f1_macro", ascending=False).reset_index(drop=True)
 
 
@@ -125,6 +125,7 @@ def compare_sentence(table: pd.DataFrame, model: str, reference: str = "rf") -> 
     verdict = "higher than" if diff > 0 else "lower than" if diff < 0 else "equal to"
     return (
         f"{model}: macro-F1 {a['f1_macro']:.4f} vs {reference} {b['f1_macro']:.4f} ({diff:+.4f}, {verdict}); "
-        f"accuracy {a['accuracy']:.4f} vs {b['accuracy']:.4f}; training {a['train_seconds']:.0f} s vs {b['train_seconds']:.0f} s. "
+        f"accuracy {a['accuracy']:.4f} vs {b['accuracy']:.4f}; "
+        f"training {a['train_seconds']:.0f} s vs {b['train_seconds']:.0f} s. "
         "One seed on one split: whether a difference is significant is tested in notebook 06."
     )
