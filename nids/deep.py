@@ -24,9 +24,7 @@ from nids.frames import FrameConfig, default_frame_config, to_frames
 from nids.models.convlstm import DeepConfig, build_deep_model, make_predict_fn
 from nids.training import FitResult, TrainConfig, balanced_class_weights
 
-# Inference batches are padded to one of these sizes so that the compiled function is traced for a
-# handful of shapes only (XLA compiles once per shape).
-_BUCKETS = (1, 8, 64, 512, 4096)
+_CHUNK = 8192  # rows per inference call
 
 
 def set_determinism(seed: int) -> None:
@@ -102,6 +100,7 @@ def fit_deep(
         epochs=len(timer.seconds),
         history={k: [float(v) for v in values] for k, values in history.history.items()},
         seconds_per_epoch=float(np.median(timer.seconds)) if timer.seconds else None,
+        epoch_seconds=list(timer.seconds),
         frame_config={"n_features": int(X_train.shape[1]), **frames.__dict__},
     )
 
@@ -109,25 +108,18 @@ def fit_deep(
 def make_predictor(model: keras.Model, frame_config: dict):
     """A function from preprocessed features (n, F) to class probabilities, fast for any n.
 
-    Rows are laid out as frames, split into chunks of at most 4096 and padded to a few fixed batch
-    sizes so the compiled inference function is reused rather than recompiled per batch size.
+    Rows are laid out as frames and scored by the compiled inference function of
+    :func:`nids.models.convlstm.make_predict_fn` (XLA for small batches, the plain graph for large
+    ones), in chunks of at most 8,192 rows to bound memory.
     """
     frames = FrameConfig(frame_config["timesteps"], frame_config["height"], frame_config["width"])
     forward = make_predict_fn(model)
 
     def predict(X: np.ndarray) -> np.ndarray:
         x = to_frames(np.asarray(X, dtype=np.float32), frames)
-        out = []
-        for start in range(0, len(x), _BUCKETS[-1]):
-            chunk = x[start : start + _BUCKETS[-1]]
-            size = next(b for b in _BUCKETS if b >= len(chunk))
-            if size > len(chunk):
-                pad = np.zeros((size - len(chunk), *chunk.shape[1:]), dtype=chunk.dtype)
-                chunk_out = forward(np.concatenate([chunk, pad]))[: len(chunk)]
-            else:
-                chunk_out = forward(chunk)
-            out.append(chunk_out)
-        return np.concatenate(out) if out else np.zeros((0, model.output_shape[-1]), dtype=np.float32)
+        if len(x) == 0:
+            return np.zeros((0, model.output_shape[-1]), dtype=np.float32)
+        return np.concatenate([forward(x[i : i + _CHUNK]) for i in range(0, len(x), _CHUNK)])
 
     return predict
 

@@ -107,6 +107,8 @@ class Detector:
     def predict_proba_features(self, X: np.ndarray) -> np.ndarray:
         """Class probabilities for preprocessed features, columns in the order of ``classes``."""
         if self.kind == "sklearn":
+            if hasattr(self.model, "n_jobs"):  # threads cost more than they save on a few rows
+                self.model.n_jobs = 1 if len(X) < 1024 else -1
             proba = self.model.predict_proba(X)
             full = np.zeros((len(X), len(self.classes)), dtype=np.float64)
             full[:, self.model.classes_.astype(int)] = proba

@@ -34,8 +34,8 @@ class TrainConfig:
     """
 
     seed: int = 0
-    epochs: int = 15
-    batch_size: int = 512
+    epochs: int = 10
+    batch_size: int = 1024
     patience: int = 3
     class_weight: bool = False
     progress: bool = True
@@ -58,6 +58,7 @@ class FitResult:
     history: dict[str, list[float]] | None = None
     seconds_per_epoch: float | None = None
     frame_config: dict | None = None
+    epoch_seconds: list[float] | None = None
 
 
 def balanced_class_weights(y: np.ndarray, n_classes: int, cap: float = 50.0) -> dict[int, float]:
