@@ -58,6 +58,7 @@ import tensorflow as tf
 from keras import layers
 
 from nids.errors import BadInputError, NidsError, unknown_name
+from nids.frames import FrameConfig, check_frames
 
 __all__ = [
     "DEEP_BUILDERS",
@@ -75,9 +76,17 @@ DECODER_RNNS = ("none", "gru", "lstm")
 class DeepConfig:
     """Sizes and switches of the ConvLSTM models, validated once at construction.
 
-    The defaults are sized for a 2-core CPU (one epoch of the extension over ~50k flows with
-    ``F = 60`` features in frames of ``4 x 4 x 4`` takes a few seconds; see
-    ``benchmarks/bench_deep_epoch.py``) while still learning.
+    The defaults are sized for a 2-core CPU, measured with ``benchmarks/bench_deep_epoch.py``
+    (50,000 flows, ``F = 60`` features -> frames ``(4, 4, 4, 1)``, 10 classes). There the cost
+    is dominated by the ConvLSTM2D convolutions: Keras runs eight small convolutions per time
+    step per layer, and their cost hardly shrinks below ~8 filters, so the levers are the number
+    of ConvLSTM layers at full resolution, the decoder's input channels and the batch size. With
+    ``encoder_filters=(8, 8)`` the extension trains an epoch in roughly 6-8 s at batch 2048 and
+    predicts ~20,000 flows/s when the machine is otherwise idle; ``(8, 16)`` learned only
+    slightly better on the benchmark's synthetic task but was ~20% slower at inference (its
+    decoder ConvLSTM takes 16 input channels at 4x4), and ``kernel_size=2`` or ``(4, 8)`` were
+    faster but learned clearly worse. Train with large batches (1024-2048): per-step overhead,
+    not arithmetic, dominates small batches.
 
     Attributes:
         encoder_filters: Filters of each stacked encoder ConvLSTM2D block, in order.
@@ -106,7 +115,7 @@ class DeepConfig:
         NidsError: If a value is out of range.
     """
 
-    encoder_filters: tuple[int, ...] = (8, 16)
+    encoder_filters: tuple[int, ...] = (8, 8)
     kernel_size: int = 3
     pool_blocks: int = 1
     dropout: float = 0.2
@@ -396,32 +405,63 @@ def build_deep_model(name: str, input_shape: Sequence[int], n_classes: int, cfg:
     return builder(input_shape, n_classes, cfg)
 
 
-def make_predict_fn(model: keras.Model, jit_compile: bool = True) -> Callable[[np.ndarray], np.ndarray]:
-    """Wrap ``model`` in a compiled inference function: the fast path for one or few flows.
+def make_predict_fn(
+    model: keras.Model, jit_compile: bool | str = "auto", xla_max_batch: int = 64
+) -> Callable[[np.ndarray], np.ndarray]:
+    """Wrap ``model`` in compiled inference functions: the fast path for one flow and for many.
 
     ``model.predict`` builds a data pipeline and runs callbacks on every call, which costs
-    tens of milliseconds even for one row. This traces ``model(x, training=False)`` once in a
-    ``tf.function`` with a batch-polymorphic input signature (optionally XLA-compiled), so a
-    single-flow call costs about a millisecond on CPU once warm. The first call of each new
-    batch size is slower when ``jit_compile`` is on (XLA compiles per shape); call it once with
-    the batch sizes you will use to warm it up.
+    tens of milliseconds even for one row. This traces ``model(x, training=False)`` in a
+    ``tf.function`` with a batch-polymorphic input signature instead. On a 2-core CPU, XLA
+    (``jit_compile``) roughly halves the latency of small batches (one flow: ~2 ms instead of
+    ~3-4 ms) but is slower than the plain graph on large batches, and it compiles once per batch
+    shape (a second or so each). So by default (``"auto"``) batches of at most ``xla_max_batch``
+    rows run XLA-compiled, zero-padded to the next power of two (at most 7 compiled shapes), and
+    larger batches run the plain traced graph. Warm it up with the batch sizes you will use.
 
     Args:
         model: A model mapping ``(n, T, H, W, 1)`` frames to ``(n, n_classes)`` probabilities.
-        jit_compile: XLA-compile the traced function.
+        jit_compile: ``"auto"`` (XLA for small batches only), ``True`` (XLA for every batch;
+            one compilation per distinct batch size) or ``False`` (never XLA).
+        xla_max_batch: Largest batch that ``"auto"`` sends to the XLA function.
 
     Returns:
-        A function taking a float array ``(n, T, H, W, 1)`` and returning the float32 numpy
-        probabilities ``(n, n_classes)``.
-    """
-    spec = tf.TensorSpec(shape=(None, *model.input_shape[1:]), dtype=tf.float32)
+        A function taking frames ``(n, T, H, W, 1)`` (any float dtype) and returning the float32
+        numpy probabilities ``(n, n_classes)``. It raises ``BadInputError`` (via
+        ``nids.frames.check_frames``) for arrays of another layout.
 
-    @tf.function(input_signature=[spec], jit_compile=jit_compile, reduce_retracing=True)
-    def _forward(x: tf.Tensor) -> tf.Tensor:
+    Raises:
+        NidsError: If ``jit_compile`` or ``xla_max_batch`` is not valid.
+    """
+    if jit_compile not in (True, False, "auto"):
+        raise NidsError(f"jit_compile must be True, False or 'auto'; got {jit_compile!r}")
+    if not _is_pos_int(xla_max_batch):
+        raise NidsError(f"xla_max_batch must be a positive int; got {xla_max_batch!r}")
+    t, h, w, _ = model.input_shape[1:]
+    frames = FrameConfig(timesteps=t, height=h, width=w)
+    spec = tf.TensorSpec(shape=(None, t, h, w, 1), dtype=tf.float32)
+    n_classes = int(model.output_shape[-1])
+
+    def forward(x: tf.Tensor) -> tf.Tensor:
         return model(x, training=False)
 
-    def predict(x: np.ndarray) -> np.ndarray:
-        return _forward(tf.convert_to_tensor(np.asarray(x, dtype=np.float32))).numpy()
+    graph_fn = tf.function(forward, input_signature=[spec], jit_compile=False)
+    xla_fn = tf.function(forward, input_signature=[spec], jit_compile=True)
 
-    predict.__doc__ = f"Compiled inference of {model.name!r}: (n, T, H, W, 1) -> (n, n_classes)."
+    def predict(x: np.ndarray) -> np.ndarray:
+        check_frames(x, frames)
+        x = np.asarray(x, dtype=np.float32)
+        n = len(x)
+        if n == 0:  # the recurrent layers reject empty batches
+            return np.zeros((0, n_classes), dtype=np.float32)
+        if jit_compile is True:
+            return xla_fn(tf.constant(x)).numpy()
+        if jit_compile is False or n > xla_max_batch:
+            return graph_fn(tf.constant(x)).numpy()
+        size = 1 << (n - 1).bit_length()  # next power of two: few shapes, few XLA compilations
+        if size > n:
+            x = np.concatenate([x, np.zeros((size - n, *x.shape[1:]), dtype=np.float32)])
+        return xla_fn(tf.constant(x)).numpy()[:n]
+
+    predict.__doc__ = f"Compiled inference of {model.name!r}: frames (n, T, H, W, 1) -> probabilities (n, n_classes)."
     return predict

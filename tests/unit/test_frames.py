@@ -111,7 +111,7 @@ def test_to_frames_rejects_too_many_features():
 def test_to_frames_rejects_non_finite(bad):
     X = np.ones((4, 10))
     X[2, 7] = bad
-    with pytest.raises(BadInputError, match="finite values; found 1 NaN/inf value.*row 2, column 7"):
+    with pytest.raises(BadInputError, match=r"finite values; found 1 NaN/inf value.*row 2, column 7"):
         to_frames(X, FrameConfig(4, 2, 2))
 
 
