@@ -77,16 +77,18 @@ class DeepConfig:
     """Sizes and switches of the ConvLSTM models, validated once at construction.
 
     The defaults are sized for a 2-core CPU, measured with ``benchmarks/bench_deep_epoch.py``
-    (50,000 flows, ``F = 60`` features -> frames ``(4, 4, 4, 1)``, 10 classes). There the cost
-    is dominated by the ConvLSTM2D convolutions: Keras runs eight small convolutions per time
-    step per layer, and their cost hardly shrinks below ~8 filters, so the levers are the number
-    of ConvLSTM layers at full resolution, the decoder's input channels and the batch size. With
-    ``encoder_filters=(8, 8)`` the extension trains an epoch in roughly 6-8 s at batch 2048 and
-    predicts ~20,000 flows/s when the machine is otherwise idle; ``(8, 16)`` learned only
-    slightly better on the benchmark's synthetic task but was ~20% slower at inference (its
-    decoder ConvLSTM takes 16 input channels at 4x4), and ``kernel_size=2`` or ``(4, 8)`` were
-    faster but learned clearly worse. Train with large batches (1024-2048): per-step overhead,
-    not arithmetic, dominates small batches.
+    (50,000 flows, ``F = 60`` features -> frames ``(4, 4, 4, 1)``, 10 classes, batch 2048). The
+    cost is dominated by the ConvLSTM2D convolutions: Keras runs eight small convolutions per time
+    step per layer, and their cost hardly shrinks below ~8 filters, so the levers are the
+    convolutions at full 4x4 resolution (first encoder block, decoder), the decoder's input
+    channels, the kernel size and the batch size. With these defaults the extension trained an
+    epoch in ~6.5-7 s and predicted ~18,000-22,000 flows/s (~11,500 flows per CPU-second) when the
+    machine was otherwise nearly idle; other processes on the 2 cores roughly halve both.
+    ``encoder_filters=(8, 16)`` learned slightly better on the benchmark's synthetic task but
+    predicted ~20% slower (its decoder ConvLSTM reads 16 channels at 4x4); ``kernel_size=2`` or
+    ``(4, 8)`` predicted ~10-25% faster but learned clearly worse. Train with large batches
+    (1024-2048): per-step overhead, not arithmetic, dominates small batches. The first epoch also
+    pays ~8-10 s of graph tracing (more with ``unroll=False``, not less).
 
     Attributes:
         encoder_filters: Filters of each stacked encoder ConvLSTM2D block, in order.
@@ -413,11 +415,12 @@ def make_predict_fn(
     ``model.predict`` builds a data pipeline and runs callbacks on every call, which costs
     tens of milliseconds even for one row. This traces ``model(x, training=False)`` in a
     ``tf.function`` with a batch-polymorphic input signature instead. On a 2-core CPU, XLA
-    (``jit_compile``) roughly halves the latency of small batches (one flow: ~2 ms instead of
-    ~3-4 ms) but is slower than the plain graph on large batches, and it compiles once per batch
-    shape (a second or so each). So by default (``"auto"``) batches of at most ``xla_max_batch``
-    rows run XLA-compiled, zero-padded to the next power of two (at most 7 compiled shapes), and
-    larger batches run the plain traced graph. Warm it up with the batch sizes you will use.
+    (``jit_compile``) roughly halves the latency of small batches (one flow: ~1-1.5 ms p50 instead
+    of ~3 ms; p99 ~2 ms) but is no faster than the plain graph on large batches, and it compiles
+    once per batch shape (a second or so each). So by default (``"auto"``) batches of at most
+    ``xla_max_batch`` rows run XLA-compiled, zero-padded to the next power of two (7 compiled
+    shapes for the default 64), and larger batches run the plain traced graph. Warm it up with
+    the batch sizes you will use.
 
     Args:
         model: A model mapping ``(n, T, H, W, 1)`` frames to ``(n, n_classes)`` probabilities.
