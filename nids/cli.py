@@ -74,9 +74,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_predict(args: argparse.Namespace) -> int:
-    import pandas as pd
-
+def _detector_and_flows(args: argparse.Namespace, verb: str):
+    """Check ``--output``'s folder, load ``--model`` and read ``--input`` (notes go to stderr)."""
     from nids.datasets.io import read_table
     from nids.detector import Detector
 
@@ -88,7 +87,14 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     for note in report.notes():
         print(f"note: {note}", file=sys.stderr)
     if frame.empty:
-        raise NidsError(f"{args.input}: the table has a header but no rows to score")
+        raise NidsError(f"{args.input}: the table has a header but no rows to {verb}")
+    return output, detector, frame
+
+
+def _cmd_predict(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    output, detector, frame = _detector_and_flows(args, "score")
     _aligned, extras = detector.align(frame)
     if extras:
         print(f"note: ignored {len(extras)} column(s) the detector does not use: {', '.join(extras[:20])}", file=sys.stderr)
@@ -109,20 +115,11 @@ def _cmd_explain(args: argparse.Namespace) -> int:
 
     from nids import explain
     from nids.datasets.io import read_table
-    from nids.detector import Detector
 
     start = time.perf_counter()
-    output = Path(args.output)
-    if not output.parent.is_dir():
-        raise NidsError(f"--output {output}: expected an existing directory {output.parent}, found none")
     if args.top < 1:
         raise NidsError(f"--top {args.top}: expected a positive number of features")
-    detector = Detector.load(args.model)
-    frame, report = read_table(args.input)
-    for note in report.notes():
-        print(f"note: {note}", file=sys.stderr)
-    if frame.empty:
-        raise NidsError(f"{args.input}: the table has a header but no rows to explain")
+    output, detector, frame = _detector_and_flows(args, "explain")
     aligned, _ = detector.align(frame)
     background = None
     if detector.kind != "sklearn":
