@@ -24,6 +24,7 @@ import requests
 from tqdm.auto import tqdm
 
 from nids.config import data_dir as resolve_data_dir
+from nids.datasets.io import sha256_file  # one streamed-hash function for the package
 from nids.datasets.sources import OFFICIAL_PAGES, RawFile, files_for
 from nids.errors import ChecksumError, DataNotFoundError, NidsError
 
@@ -31,15 +32,6 @@ log = logging.getLogger(__name__)
 
 MIRRORS_ENV = "NIDS_MIRRORS"
 _CHUNK = 1 << 20
-
-
-def sha256_file(path: str | Path) -> str:
-    """Hex SHA-256 of a file, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(_CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def count_lines(path: str | Path) -> int:
