@@ -1,4 +1,4 @@
-"""The ``nids`` command: data fetch/check, train, predict, explain.
+"""The ``nids`` command: data fetch/check, train, predict, explain, bench.
 
 Errors a user can cause print one clear ``error:`` line (exit status 2), never a traceback.
 """
@@ -157,6 +157,77 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench_flows(args: argparse.Namespace, detector):
+    """The flows to time: ``--input``, else the test rows of the detector's own dataset and split."""
+    if args.input:
+        from nids.datasets.io import read_table
+
+        frame, report = read_table(args.input)
+        for note in report.notes():
+            print(f"note: {note}", file=sys.stderr)
+        if frame.empty:
+            raise NidsError(f"{args.input}: the table has a header but no rows to time")
+        return frame, args.input
+    from nids.datasets import LOADERS, load_dataset
+    from nids.splits import make_split
+
+    name, split = detector.metadata.get("dataset"), detector.metadata.get("split") or {}
+    if name not in LOADERS or "protocol" not in split:
+        raise NidsError(
+            f"{args.model}: the detector does not record a registered dataset and split (found dataset {name!r}); "
+            "give --input FILE with flows to time"
+        )
+    dataset = load_dataset(name, args.data_dir)
+    record = detector.metadata.get("record") or {}
+    rows = make_split(dataset, split["protocol"], split.get("seed", 0), test_partition=record.get("test_partition")).test
+    source = f"{name} {split['protocol']} split (seed {split.get('seed', 0)}), {len(rows):,} test rows"
+    return dataset.features.iloc[rows], source
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from nids.detector import Detector
+    from nids.evaluation import fix_tf_threads, measure_latency
+
+    if args.threads < 1 or args.n_single < 1 or args.batch_rows < 1 or args.warmup < 0:
+        raise NidsError("--threads, --n-single and --batch-rows must be >= 1 and --warmup >= 0")
+    info = json.loads((Path(args.model) / "detector.json").read_text()) if (Path(args.model) / "detector.json").is_file() else {}
+    if info.get("kind") == "keras":  # thread pools are fixed before TensorFlow's runtime starts
+        import tensorflow  # noqa: F401
+
+        fix_tf_threads(args.threads)
+    detector = Detector.load(args.model)
+    frame, source = _bench_flows(args, detector)
+    result = measure_latency(
+        detector, frame, n_single=args.n_single, warmup=args.warmup, batch_rows=args.batch_rows, threads=args.threads
+    )
+    machine = result["machine"]
+    print(f"detector: {args.model} ({detector.model_name}, {detector.task})")
+    print(f"flows:    {source}")
+    print(f"machine:  {machine['cpu']}, {machine['usable_cores']} usable cores, Python {machine['python']}"
+          + (f", TensorFlow {machine['tensorflow']}" if "tensorflow" in machine else "")
+          + (f", load average {machine['load_average']}" if "load_average" in machine else ""))  # fmt: skip
+    print(f"threads:  {result['threads']}")
+    table = pd.DataFrame(
+        [
+            {"measure": "single flow p50 (ms)", "value": result["single_p50_ms"]},
+            {"measure": "single flow p99 (ms)", "value": result["single_p99_ms"]},
+            {"measure": "single flow mean (ms)", "value": result["single_mean_ms"]},
+            {"measure": f"batched flows/s ({result['batch_rows']:,} rows)", "value": result["batch_flows_per_s"]},
+        ]
+    )  # fmt: skip
+    print(table.to_markdown(index=False, floatfmt=".3f"))
+    print(
+        f"({result['n_single']} single-flow calls after {result['warmup']} warm-up calls; batched: best of "
+        f"{result['batch_repeats']} calls after one warm-up; preprocessing included)"
+    )
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=1))
+        print(f"results written to {args.json}")
+    return 0
+
+
 def _label_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--label-column", help="label column of a generic table (default: detected: label, attack_cat, class, ...)"
@@ -231,6 +302,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="deep models: SHAP explainer (auto: GradientExplainer, falling back to PermutationExplainer)",
     )
     explain.set_defaults(func=_cmd_explain)
+
+    bench = sub.add_parser("bench", help="single-flow latency (p50/p99) and batched throughput of a saved detector")
+    bench.add_argument("--model", required=True, help="detector directory (written by nids train or a notebook)")
+    bench.add_argument("--input", help="flows to time (default: the test rows of the detector's own dataset and split)")
+    bench.add_argument("--data-dir", help="data directory for the default flows (default: NIDS_DATA_DIR, else data/raw)")
+    bench.add_argument("--n-single", type=int, default=300, help="timed single-flow calls (default 300)")
+    bench.add_argument("--warmup", type=int, default=20, help="untimed warm-up calls (default 20)")
+    bench.add_argument("--batch-rows", type=int, default=8192, help="rows in the batched call (default 8192)")
+    bench.add_argument("--threads", type=int, default=2, help="CPU threads for TensorFlow, BLAS/OpenMP and joblib (default 2)")
+    bench.add_argument("--json", help="also write the full result (incl. machine description) to this JSON file")
+    bench.set_defaults(func=_cmd_bench)
     return parser
 
 

@@ -334,3 +334,108 @@ def shap_rank_agreement(
     for side in ("top", "right", "left"):
         ax.spines[side].set_visible(False)
     return fig
+
+
+# -- ablation, latency and protocol comparison (notebook 06) ------------------------------------
+def _bar_positions(groups: list[str], hues: list[str], width: float = 0.8) -> dict[tuple[str, str], float]:
+    step = width / max(len(hues), 1)
+    return {(g, h): i - width / 2 + step * (j + 0.5) for i, g in enumerate(groups) for j, h in enumerate(hues)}
+
+
+def grouped_bars(table: pd.DataFrame, metric: str, title: str, group: str = "model", hue: str = "task") -> plt.Figure:
+    """Bars of ``<metric>_mean`` per ``group`` (one colour per ``hue``), error bars ± ``<metric>_std``.
+
+    ``table`` is an :func:`nids.ablation.aggregate` table; a single seed draws no error bar.
+    """
+    groups = list(dict.fromkeys(table[group]))
+    hues = list(dict.fromkeys(table[hue]))
+    where = _bar_positions(groups, hues)
+    fig, ax = plt.subplots(figsize=(1.4 * len(groups) + 2, 4))
+    colors = dict(zip(hues, sns.color_palette("tab10", len(hues)), strict=True))
+    width = 0.8 / max(len(hues), 1)
+    for h in hues:
+        block = table[table[hue] == h]
+        x = [where[(g, h)] for g in block[group]]
+        std = block[f"{metric}_std"].fillna(0).to_numpy()
+        ax.bar(x, block[f"{metric}_mean"], width=width, yerr=std, capsize=3, color=colors[h], label=str(h))
+    ax.set_xticks(range(len(groups)), groups, rotation=25, ha="right", fontsize=8)
+    ax.set(ylabel=f"{metric} (mean ± std over seeds)", title=title)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def accuracy_latency(points: pd.DataFrame, title: str, score: str = "accuracy", cost: str = "single_p50_ms") -> plt.Figure:
+    """Score against latency, one point per model; the Pareto front (column ``pareto``) joined by a line.
+
+    ``points`` has columns ``label``, ``score``, ``cost`` and a boolean ``pareto`` (see
+    :func:`nids.evaluation.pareto_front`).
+    """
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    front = points[points["pareto"]].sort_values(cost)
+    ax.plot(front[cost], front[score], color="darkorange", lw=1.5, zorder=1, label="Pareto front")
+    for on, marker, color in ((False, "o", "grey"), (True, "D", "darkorange")):
+        block = points[points["pareto"] == on]
+        ax.scatter(block[cost], block[score], marker=marker, color=color, zorder=2, s=40)
+    for _, row in points.iterrows():
+        ax.annotate(str(row["label"]), (row[cost], row[score]), fontsize=7, xytext=(4, 3), textcoords="offset points")
+    ax.set_xscale("log")
+    ax.set(xlabel=f"{cost} (log scale)", ylabel=score, title=title)
+    ax.legend(fontsize=8, loc="lower right")
+    return fig
+
+
+def training_time_bars(table: pd.DataFrame, title: str) -> plt.Figure:
+    """Total training seconds (mean ± std) per model and task, with seconds per epoch and epochs in the labels."""
+    fig = grouped_bars(table, "train_seconds", title)
+    ax = fig.axes[0]
+    groups = list(dict.fromkeys(table["model"]))
+    where = _bar_positions(groups, list(dict.fromkeys(table["task"])))
+    for _, row in table.iterrows():
+        if pd.notna(row.get("seconds_per_epoch_mean")):
+            x = where[(row["model"], row["task"])]
+            ax.text(
+                x, row["train_seconds_mean"], f"{row['seconds_per_epoch_mean']:.1f}s/ep\n{row['epochs_mean']:.1f} ep",
+                ha="center", va="bottom", fontsize=6,
+            )  # fmt: skip
+    ax.set_ylabel("training seconds (mean ± std over seeds)")
+    return fig
+
+
+def per_class_f1_means(table: pd.DataFrame, title: str) -> plt.Figure:
+    """Heat map of mean per-class F1 (columns ``f1[<class>]_mean`` of an aggregate table), one row per model."""
+    columns = [c for c in table.columns if c.startswith("f1[") and c.endswith("]_mean")]
+    frame = table.set_index("model")[columns].dropna(axis=1, how="all")
+    frame.columns = [c[3:-6] for c in frame.columns]
+    fig, ax = plt.subplots(figsize=(1.5 + 0.8 * frame.shape[1], 1 + 0.5 * frame.shape[0]))
+    sns.heatmap(frame, annot=True, fmt=".2f", cmap="viridis", vmin=0, vmax=1, ax=ax, annot_kws={"size": 7})
+    ax.set(title=title, ylabel="", xlabel="class (mean F1 over seeds)")
+    return fig
+
+
+def protocol_comparison(table: pd.DataFrame, ceilings: dict[str, float], title: str) -> plt.Figure:
+    """Accuracy under the ``random`` and ``dedup`` splits per model, one panel per task, the audit ceiling as a line.
+
+    ``table`` is :func:`nids.ablation.protocol_table`; ``ceilings`` maps a task to the audit's
+    achievable-accuracy ceiling (the accuracy of a lookup table that memorised every row).
+    """
+    tasks = list(dict.fromkeys(table["task"]))
+    fig, axes = plt.subplots(1, len(tasks), figsize=(5 * len(tasks), 4), squeeze=False)
+    for ax, task in zip(axes[0], tasks, strict=True):
+        block = table[table["task"] == task]
+        models = list(block["model"])
+        x = np.arange(len(models))
+        for offset, protocol, color in ((-0.2, "random", "indianred"), (0.2, "dedup", "steelblue")):
+            column = f"accuracy_{protocol}"
+            if column in block:
+                ax.bar(x + offset, block[column], width=0.4, color=color, label=protocol)
+        if task in ceilings:
+            ax.axhline(ceilings[task], color="seagreen", ls="--", label=f"audit ceiling {ceilings[task]:.4f}")
+        low = np.nanmin(block[[c for c in block.columns if c.startswith("accuracy_") and "inflation" not in c]].to_numpy())
+        ax.set_ylim(max(0.0, low - 0.1), 1.0)
+        ax.set_xticks(x, models, rotation=25, ha="right", fontsize=8)
+        ax.set(title=f"{task}", ylabel="test accuracy")
+        ax.legend(fontsize=7, loc="lower right")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
