@@ -337,7 +337,9 @@ def _label(record: dict) -> str:
 
 
 def _p(p: float) -> str:
-    return "n/a" if math.isnan(p) else f"{p:.2g}" if p >= 1e-4 else f"{p:.1e}"
+    if math.isnan(p):
+        return "n/a"
+    return "0" if p == 0 else f"{p:.2g}" if p >= 1e-4 else f"{p:.1e}"
 
 
 def verdict_sentence(c: Comparison) -> str:
