@@ -339,7 +339,7 @@ def _label(record: dict) -> str:
 def _p(p: float) -> str:
     if math.isnan(p):
         return "n/a"
-    return "0" if p == 0 else f"{p:.2g}" if p >= 1e-4 else f"{p:.1e}"
+    return "<1e-300" if p == 0 else f"{p:.2g}" if p >= 1e-4 else f"{p:.1e}"
 
 
 def verdict_sentence(c: Comparison) -> str:
@@ -552,3 +552,115 @@ def nslkdd_table(records: list[dict]) -> pd.DataFrame:
     published = literature_table("nsl-kdd").drop(columns="train")
     table = pd.concat([ours, published.assign(seeds="", f1_macro="", far="")], ignore_index=True)
     return table.sort_values(["task", "test_partition", "source"], kind="stable").reset_index(drop=True)
+
+
+# -- notebook sections ----------------------------------------------------------------------------
+#: The "A beats B" questions of the ablation ladder: each rung against the one below it, the
+#: extension against the baseline and the forest, and the GRU decoder against its LSTM twin.
+CLAIMS = (
+    ("bigru_seq2seq_convlstm", "seq2seq_convlstm"),
+    ("bigru_seq2seq_convlstm", "rf"),
+    ("seq2seq_convlstm", "rf"),
+    ("seq2seq_convlstm_gru_decoder", "seq2seq_convlstm"),
+    ("seq2seq_convlstm_bigru", "seq2seq_convlstm"),
+    ("bigru_seq2seq_convlstm", "bigru_seq2seq_convlstm_lstm_decoder"),
+)
+
+
+def claims(
+    cache: RunCache, dataset: str, task: str, protocol: str = "dedup", pairs=CLAIMS, alpha: float = 0.05
+) -> list[Comparison]:
+    """:func:`compare` for each (A, B) in ``pairs`` whose runs are in ``cache`` (same dataset, task and protocol,
+    no dropped features)."""
+    out = []
+    for a, b in pairs:
+        where = {"dataset": dataset, "task": task, "protocol": protocol, "variant": cache.variant}
+        runs_a, runs_b = cache.select(model=a, **where), cache.select(model=b, **where)
+        if runs_a and runs_b:
+            out.append(compare(runs_a, runs_b, alpha))
+    return out
+
+
+def latency_table(results: list[ExperimentResult], dataset: Dataset, **options) -> pd.DataFrame:
+    """:func:`nids.evaluation.measure_latency` of each result's detector on its own test flows (raw rows).
+
+    Returns one row per result: model, task, test accuracy and macro-F1, the latency numbers, and
+    ``pareto`` (on the accuracy / single-flow p50 front). ``options`` go to ``measure_latency``.
+    """
+    from tqdm.auto import tqdm
+
+    from nids.evaluation import measure_latency, pareto_front
+
+    rows = []
+    for result in tqdm(results, desc="latency", unit="model"):
+        flows = dataset.features.iloc[result.split.test]
+        measured = measure_latency(result.detector, flows, **options)
+        rows.append(
+            {
+                "model": result.record["model"],
+                "task": result.record["task"],
+                "accuracy": result.record["accuracy"],
+                "f1_macro": result.record["f1_macro"],
+                **{
+                    k: measured[k]
+                    for k in ("single_p50_ms", "single_p99_ms", "single_mean_ms", "batch_rows", "batch_flows_per_s")
+                },
+                "threads": measured["threads"],
+                "machine": measured["machine"],
+            }
+        )
+    table = pd.DataFrame(rows)
+    if len(table):
+        table["pareto"] = pareto_front(table["single_p50_ms"], table["accuracy"])
+        table["label"] = table["model"]
+    return table
+
+
+def shortcut_table(pairs: list[tuple[ExperimentResult, ExperimentResult]], alpha: float = 0.05) -> tuple[pd.DataFrame, list[str]]:
+    """Each (with features, without features) pair side by side, and the verdict sentence of each.
+
+    The two runs of a pair may have different dedup splits (dropping features merges rows that
+    differed only in them), so they are compared on their common test rows.
+    """
+    rows, sentences = [], []
+    for full, reduced in pairs:
+        comparison = compare([full], [reduced], alpha)
+        sentences.append(verdict_sentence(comparison))
+        rows.append(
+            {
+                "task": full.record["task"],
+                "model": full.record["model"],
+                "accuracy_with": full.record["accuracy"],
+                "accuracy_without": reduced.record["accuracy"],
+                "f1_macro_with": full.record["f1_macro"],
+                "f1_macro_without": reduced.record["f1_macro"],
+                "far_with": full.record["far"],
+                "far_without": reduced.record["far"],
+                "common_test_rows": comparison.tests[0].n,
+                "mcnemar_p": comparison.tests[0].p_value,
+            }
+        )
+    return pd.DataFrame(rows), sentences
+
+
+def fix_process_threads(threads: int, with_tensorflow: bool = True) -> dict:
+    """Fix this process's CPU thread pools for the rest of its life (notebook 06 calls it first).
+
+    TensorFlow's intra/inter-op pools can only be set before its runtime starts, so this imports
+    TensorFlow (when ``with_tensorflow``) and sets them at once; BLAS/OpenMP pools are capped with
+    threadpoolctl and joblib's CPU count with ``LOKY_MAX_CPU_COUNT``.
+
+    Returns:
+        What is in force (see :func:`nids.evaluation.fix_tf_threads`).
+    """
+    import os
+
+    from threadpoolctl import threadpool_limits
+
+    from nids.evaluation import fix_tf_threads
+
+    if with_tensorflow:  # imported now so that its thread pools can be set before its runtime starts
+        import tensorflow  # noqa: F401
+    threadpool_limits(limits=threads)
+    os.environ["LOKY_MAX_CPU_COUNT"] = str(threads)
+    return {"threads": threads, "blas_openmp": threads, "joblib": threads, **fix_tf_threads(threads)}

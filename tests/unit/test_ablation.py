@@ -120,7 +120,7 @@ def test_verdict_says_beats_only_when_every_seed_is_significant():
     sentence = ablation.verdict_sentence(comparison)
     assert sentence.startswith("binary: ext beats rf, McNemar p=")
     assert "p=2.1e-05, 0.0004 over 2 seeds (accuracy 0.8417 vs 0.2284;" in sentence
-    assert "macro-F1 0.9000 vs 0.7000 (+0.2000, paired t-test over seeds p=0)" in sentence
+    assert "macro-F1 0.9000 vs 0.7000 (+0.2000, paired t-test over seeds p=<1e-300)" in sentence
 
     mixed = [_pairs(20, 1), _pairs(6, 4)]  # second seed: p = 0.75
     a = [_fake_result("ext", s, y, pa) for s, (y, pa, _) in enumerate(mixed)]
@@ -243,3 +243,17 @@ def test_score_partition_rescores_without_retraining(dataset):
     assert 0.0 <= other.record["accuracy"] <= 1.0
     with pytest.raises(NidsError, match="no partition 'KDDTest-21'"):
         ablation.score_partition(result, dataset, "KDDTest-21")
+
+
+def test_notebook_06_declares_every_parameter_papermill_can_read():
+    """A parameter line papermill cannot parse (e.g. '=' in its comment) would be silently unsettable by run_all -p."""
+    import nbformat
+    import papermill as pm
+
+    from nids.config import PROJECT_ROOT
+
+    path = PROJECT_ROOT / "notebooks" / "06_ablation_latency.ipynb"
+    cell = next(c for c in nbformat.read(path, as_version=4).cells if "parameters" in c.metadata.get("tags", []))
+    names = [line.split(":", 1)[0] for line in cell.source.splitlines() if line.strip()]
+    assert sorted(pm.inspect_notebook(str(path))) == sorted(names)
+    assert {"QUICK", "SEEDS", "EPOCHS", "MAX_TRAIN_ROWS", "SINGLE_SEED_MODELS", "THREADS"} <= set(names)
