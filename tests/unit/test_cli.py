@@ -193,12 +193,13 @@ def test_data_check_rejects_other_files(tmp_path, capsys):
 @pytest.mark.parametrize(
     ("argv", "expected"),
     [
-        ([], ["usage: nids", "{data,train,predict,explain}"]),
+        ([], ["usage: nids", "{data,train,predict,explain,bench}"]),
         (["data"], ["usage: nids data", "{fetch,check}"]),
         (["data", "fetch"], ["usage: nids data fetch", "--dataset", "--mirror", "--force"]),
         (["data", "check"], ["usage: nids data check", "--json"]),
         (["train"], ["usage: nids train", "--model", "--max-train-rows", "--trees", "--record", "--out"]),
         (["predict"], ["usage: nids predict", "--model", "--input", "--output", "--with-input"]),
+        (["bench"], ["usage: nids bench", "--model", "--input", "--n-single", "--warmup", "--batch-rows", "--threads"]),
     ],
 )
 def test_help(argv, expected, capsys):
