@@ -42,6 +42,27 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
+def _small_forest_proba(model, X: np.ndarray) -> np.ndarray | None:
+    """``model.predict_proba(X)`` of a fitted single-output random forest, without joblib and validation overheads.
+
+    The same per-tree probabilities summed in the same order and divided by the number of trees
+    as ``ForestClassifier.predict_proba`` with ``n_jobs=1``, so the result is identical; for a
+    few rows it takes ~2 ms instead of ~10 ms. ``None`` for any other model.
+    """
+    from sklearn.ensemble import RandomForestClassifier
+
+    if type(model) is not RandomForestClassifier or getattr(model, "n_outputs_", 1) != 1:
+        return None
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    if X.ndim != 2 or X.shape[1] != model.n_features_in_:
+        return None
+    proba = np.zeros((len(X), model.n_classes_), dtype=np.float64)
+    for tree in model.estimators_:
+        proba += tree.predict_proba(X, check_input=False)
+    proba /= len(model.estimators_)
+    return proba
+
+
 @dataclass
 class Detector:
     """Everything needed to turn a table of flows into verdicts."""
@@ -114,7 +135,9 @@ class Detector:
         if self.kind == "sklearn":
             if hasattr(self.model, "n_jobs"):  # threads cost more than they save on a few rows
                 self.model.n_jobs = 1 if len(X) < 1024 else -1
-            proba = self.model.predict_proba(X)
+            proba = _small_forest_proba(self.model, X) if len(X) <= FAST_MAX_ROWS else None
+            if proba is None:
+                proba = self.model.predict_proba(X)
             full = np.zeros((len(X), len(self.classes)), dtype=np.float64)
             full[:, self.model.classes_.astype(int)] = proba
             return full

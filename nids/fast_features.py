@@ -17,7 +17,7 @@ that both give the same matrix to float32 tolerance. A pipeline of another shape
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -27,9 +27,10 @@ from nids.features import as_text, signed_log1p, to_finite_float
 __all__ = ["CompiledPreprocessor", "compile_preprocessor"]
 
 _MISSING = "<missing>"
+_SMALL = 64  # rows: up to this many, values are read with one to_numpy call and converted in Python
 
 
-@dataclass(frozen=True)
+@dataclass
 class CompiledPreprocessor:
     """The fitted parameters of a preprocessing pipeline, applied with numpy.
 
@@ -55,11 +56,44 @@ class CompiledPreprocessor:
     lookups: tuple[dict[str, int], ...]
     unknown: tuple[int, ...]
     n_outputs: int
+    _positions: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def _split(self, frame: pd.DataFrame) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """Numeric (float64, NaN for missing / non-finite) and raw categorical values of a small frame.
+
+        One ``to_numpy(dtype=object)`` call instead of pandas column selections (which cost
+        more than the whole transform on a one-row frame). Used only when every numeric column
+        has a plain numpy int/float dtype, where it gives exactly ``to_finite_float``'s values;
+        otherwise the numeric part is ``None`` and ``to_finite_float`` parses it.
+        """
+        columns = tuple(frame.columns)
+        positions = self._positions.get(columns)
+        if positions is None:
+            where = {c: i for i, c in enumerate(columns)}
+            positions = (
+                np.array([where[c] for c in self.numeric], dtype=np.intp),
+                np.array([where[c] for c in self.categorical], dtype=np.intp),
+            )
+            self._positions.clear()
+            self._positions[columns] = positions
+        num_pos, cat_pos = positions
+        dtypes = frame.dtypes.to_numpy()
+        plain = all(isinstance(dtypes[i], np.dtype) and dtypes[i].kind in "iuf" for i in num_pos)
+        values = frame.to_numpy(dtype=object)
+        numeric = None
+        if plain:
+            numeric = values[:, num_pos].astype(np.float64)
+            numeric[~np.isfinite(numeric)] = np.nan
+        return numeric, values[:, cat_pos]
 
     def numeric_values(self, frame: pd.DataFrame) -> np.ndarray:
         """The numeric columns as float64, with unparseable text and non-finite values as NaN."""
         if not self.numeric:
             return np.empty((len(frame), 0))
+        if len(frame) <= _SMALL:
+            numeric, _ = self._split(frame)
+            if numeric is not None:
+                return numeric
         return to_finite_float(frame[list(self.numeric)])
 
     def transform(self, frame: pd.DataFrame, numeric_values: np.ndarray | None = None) -> np.ndarray:
@@ -75,8 +109,13 @@ class CompiledPreprocessor:
         """
         n = len(frame)
         out = np.zeros((n, self.n_outputs), dtype=np.float32)
+        small = n <= _SMALL
+        x, raw = self._split(frame) if small else (None, None)
         if self.numeric:
-            x = self.numeric_values(frame) if numeric_values is None else np.array(numeric_values, dtype=np.float64)
+            if numeric_values is not None:
+                x = np.array(numeric_values, dtype=np.float64)
+            elif x is None:
+                x = to_finite_float(frame[list(self.numeric)])
             missing = np.isnan(x)
             if missing.any():
                 x[missing] = np.broadcast_to(self.medians, x.shape)[missing]
@@ -84,7 +123,7 @@ class CompiledPreprocessor:
                 x = signed_log1p(x)
             out[:, : len(self.numeric)] = (x - self.mean) / self.scale
         if self.categorical:
-            text = _text_values(frame[list(self.categorical)])
+            text = _text_values(raw) if small else as_text(frame[list(self.categorical)])
             rows = np.arange(n)
             for j, (lookup, unknown) in enumerate(zip(self.lookups, self.unknown, strict=True)):
                 index = np.fromiter((lookup.get(v, unknown) for v in text[:, j]), dtype=np.int64, count=n)
@@ -93,11 +132,8 @@ class CompiledPreprocessor:
         return out
 
 
-def _text_values(frame: pd.DataFrame) -> np.ndarray:
-    """``nids.features.as_text`` for a few rows without the pandas string machinery."""
-    if len(frame) > 64:
-        return as_text(frame)
-    values = frame.to_numpy(dtype=object)
+def _text_values(values: np.ndarray) -> np.ndarray:
+    """``nids.features.as_text`` of a few rows' raw values, without the pandas string machinery."""
     out = np.empty(values.shape, dtype=object)
     for index, value in np.ndenumerate(values):
         out[index] = _MISSING if pd.isna(value) else str(value).strip().lower()

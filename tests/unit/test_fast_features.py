@@ -55,6 +55,15 @@ def test_compiled_transform_equals_sklearn(unsw_dataset, cfg):
     # every awkward row individually, and the whole batch (> 64 rows takes the pandas text path)
     for i in range(len(test)):
         np.testing.assert_allclose(fast.transform(test.iloc[[i]]), expected[[i]], rtol=1e-6, atol=1e-6)
+    # numeric columns of plain float dtype with NaN / inf (the one-to_numpy small-frame path)
+    floats = test.drop(index=[0, 1]).assign(dur=lambda f: f["dur"].astype(float))
+    assert floats["dur"].dtype == np.float64
+    np.testing.assert_allclose(fast.transform(floats), transform(pre, floats), rtol=1e-6, atol=1e-6)
+    for i in range(len(floats)):
+        np.testing.assert_allclose(fast.transform(floats.iloc[[i]]), transform(pre, floats.iloc[[i]]), rtol=1e-6, atol=1e-6)
+    np.testing.assert_array_equal(
+        np.isnan(fast.numeric_values(floats.iloc[:3])), np.isnan(fast.numeric_values(floats).copy()[:3])
+    )
     big = pd.concat([test] * 4, ignore_index=True)
     np.testing.assert_allclose(fast.transform(big), transform(pre, big), rtol=1e-6, atol=1e-6)
 
@@ -96,9 +105,10 @@ def test_detector_small_batches_use_the_compiled_path(unsw_dataset):
     from sklearn.ensemble import RandomForestClassifier
 
     features = unsw_dataset.features
-    y = (unsw_dataset.target("binary").to_numpy() != "Normal").astype(int)
-    pre = fit_preprocessor(features.iloc[:50], unsw_dataset.categorical)
-    model = RandomForestClassifier(n_estimators=5, random_state=0).fit(transform(pre, features.iloc[:50]), y[:50])
+    y = (unsw_dataset.target("multiclass").to_numpy() != unsw_dataset.normal_class("multiclass")).astype(int)
+    pre = fit_preprocessor(features.iloc[::2], unsw_dataset.categorical)
+    model = RandomForestClassifier(n_estimators=5, random_state=0).fit(transform(pre, features.iloc[::2]), y[::2])
+    assert len(model.classes_) == 2
     detector = Detector(
         "rf",
         "sklearn",
@@ -110,7 +120,7 @@ def test_detector_small_batches_use_the_compiled_path(unsw_dataset):
         pre,
         model,
     )
-    test = _awkward(features.iloc[50:])
+    test = _awkward(features.iloc[1::2])
     assert detector.fast_preprocessor() is not None
     np.testing.assert_allclose(detector.transform(test.iloc[:5]), transform(pre, test.iloc[:5]), rtol=1e-6, atol=1e-6)
     one_by_one = pd.concat([detector.predict(test.iloc[[i]]) for i in range(len(test))])
@@ -119,3 +129,17 @@ def test_detector_small_batches_use_the_compiled_path(unsw_dataset):
     pd.testing.assert_frame_equal(one_by_one, batch)
     assert batch.loc[test.index[0], "status"] == "imputed: dur"
     assert batch.loc[test.index[3], "status"] == "imputed: sbytes"
+    X = detector.transform(test)
+    np.testing.assert_array_equal(detector.predict_proba_features(X[:3])[:, [0, 1]], model.predict_proba(X[:3]))
+
+
+def test_small_forest_path_equals_predict_proba(unsw_dataset):
+    from sklearn.ensemble import RandomForestClassifier
+
+    from nids.detector import _small_forest_proba
+
+    X = np.random.default_rng(0).normal(size=(40, 6)).astype(np.float32)
+    y = np.arange(40) % 3
+    model = RandomForestClassifier(n_estimators=7, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(_small_forest_proba(model, X[:5]), model.predict_proba(X[:5]))
+    assert _small_forest_proba(model, X[:5, :4]) is None  # wrong width: sklearn raises its own error
