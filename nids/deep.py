@@ -69,7 +69,7 @@ def fit_deep(
     frames = frame_config_for(X_train.shape[1], cfg)
     model = build_deep_model(model_name, frames.shape, n_classes, deep_cfg)
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=2e-3),
+        optimizer=keras.optimizers.Adam(learning_rate=cfg.learning_rate),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
         jit_compile=deep_cfg.jit_compile,
@@ -79,6 +79,8 @@ def fit_deep(
         keras.callbacks.EarlyStopping(monitor="val_loss", patience=cfg.patience, restore_best_weights=True),
         timer,
     ]
+    if cfg.lr_patience:
+        callbacks.insert(0, keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=cfg.lr_patience, min_lr=1e-5))
     if cfg.progress:
         callbacks.append(TqdmCallback(verbose=0, tqdm_class=tqdm, desc=model_name))
     weights = balanced_class_weights(y_train, n_classes) if cfg.class_weight else None

@@ -29,6 +29,10 @@ class TrainConfig:
         class_weight: up-weight rare classes ("balanced" weights, capped).
         progress: show a progress bar with ETA.
         timesteps: frames per flow for the ConvLSTM models (H and W follow from the feature count).
+        learning_rate: initial Adam learning rate (deep models).
+        lr_patience: epochs without validation-loss improvement before the learning rate is
+            halved (deep models; 0 disables the schedule). The schedule, like early stopping,
+            only reads the validation split.
         deep: overrides of :class:`nids.models.convlstm.DeepConfig` fields (sizes, dropout, ...).
         forest: Random Forest settings.
     """
@@ -40,12 +44,16 @@ class TrainConfig:
     class_weight: bool = False
     progress: bool = True
     timesteps: int = 4
+    learning_rate: float = 2e-3
+    lr_patience: int = 2
     deep: dict = field(default_factory=dict)
     forest: ForestConfig = field(default_factory=ForestConfig)
 
     def __post_init__(self) -> None:
-        if self.epochs < 1 or self.batch_size < 1 or self.patience < 0:
-            raise NidsError(f"TrainConfig: expected epochs >= 1, batch_size >= 1, patience >= 0; got {self}")
+        if self.epochs < 1 or self.batch_size < 1 or self.patience < 0 or self.lr_patience < 0 or not self.learning_rate > 0:
+            raise NidsError(
+                f"TrainConfig: expected epochs >= 1, batch_size >= 1, patience >= 0, lr_patience >= 0, learning_rate > 0; got {self}"
+            )
 
 
 @dataclass

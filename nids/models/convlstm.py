@@ -128,6 +128,7 @@ class DeepConfig:
     decoder_rnn: str = "gru"
     merge: bool = True
     unroll: bool = True
+    fused: bool = True
     jit_compile: bool = False
 
     def __post_init__(self) -> None:
@@ -155,7 +156,7 @@ class DeepConfig:
             raise NidsError(f"DeepConfig.bn_momentum must be in [0, 1); got {self.bn_momentum!r}")
         if self.decoder_rnn not in DECODER_RNNS:
             raise NidsError(f"DeepConfig.decoder_rnn must be one of {', '.join(DECODER_RNNS)}; got {self.decoder_rnn!r}")
-        for name in ("use_bigru", "bidirectional", "merge", "unroll", "jit_compile"):
+        for name in ("use_bigru", "bidirectional", "merge", "unroll", "fused", "jit_compile"):
             if not isinstance(getattr(self, name), bool):
                 raise NidsError(f"DeepConfig.{name} must be a bool; got {getattr(self, name)!r}")
 
@@ -179,8 +180,72 @@ def _check_input(input_shape: Sequence[int], n_classes: int, cfg: DeepConfig) ->
     return shape
 
 
+@keras.saving.register_keras_serializable(package="nids")
+class FusedConvLSTM2D(layers.ConvLSTM2D):
+    """``keras.layers.ConvLSTM2D`` computed with fewer, larger convolutions: same weights, same outputs.
+
+    Keras' ConvLSTM cell runs eight convolutions per time step (one per gate for the input and
+    one per gate for the state), each with ``filters`` output channels. On a CPU, convolutions
+    this small are dominated by per-op cost, so this layer (for the configuration the builders
+    use: ``padding="same"``, stride 1, no dilation, no dropout, ``return_sequences=True``, no
+    mask or initial state) computes the input convolution of all ``T`` steps as *one* convolution
+    with ``4 * filters`` output channels, and the state convolution as one convolution per step
+    (none at step 0, where the state is zero). The weights (``kernel``, ``recurrent_kernel``,
+    ``bias``) and the gate order (i, f, c, o) are those of the stock layer, so its weights can be
+    copied in and the outputs agree to float32 rounding (``tests/unit/test_convlstm_models.py``).
+    Any other configuration falls back to the stock implementation. Registered as
+    ``nids>FusedConvLSTM2D``; importing ``nids.models.convlstm`` (which ``nids.deep`` does)
+    makes saved models reload.
+
+    References:
+        Shi et al., "Convolutional LSTM Network: A Machine Learning Approach for Precipitation
+        Nowcasting", NeurIPS 2015 (the cell computed here).
+    """
+
+    def _fusable(self) -> bool:
+        cell = self.cell
+        return (
+            cell.padding == "same"
+            and cell.data_format == "channels_last"
+            and all(s == 1 for s in cell.strides)
+            and all(d == 1 for d in cell.dilation_rate)
+            and cell.dropout == 0.0
+            and cell.recurrent_dropout == 0.0
+            and self.return_sequences
+            and not self.return_state
+            and not self.go_backwards
+            and not self.stateful
+        )
+
+    def call(self, sequences, initial_state=None, mask=None, training=False):
+        if initial_state is not None or mask is not None or not self._fusable():
+            return super().call(sequences, initial_state=initial_state, mask=mask, training=training)
+        cell = self.cell
+        t, h, w, c = sequences.shape[1:]
+        f = cell.filters
+        x = keras.ops.reshape(sequences, (-1, h, w, c))
+        x = keras.ops.conv(x, cell.kernel, padding="same")
+        if cell.bias is not None:
+            x = x + cell.bias
+        x = keras.ops.reshape(x, (-1, t, h, w, 4 * f))
+        act, rec_act = cell.activation, cell.recurrent_activation
+        outputs = []
+        state = carry = None
+        for step in range(t):
+            z = x[:, step]
+            if state is not None:
+                z = z + keras.ops.conv(state, cell.recurrent_kernel, padding="same")
+            z_i, z_f, z_c, z_o = keras.ops.split(z, 4, axis=-1)
+            new = rec_act(z_i) * act(z_c)
+            carry = new if carry is None else rec_act(z_f) * carry + new
+            state = rec_act(z_o) * act(carry)
+            outputs.append(state)
+        return keras.ops.stack(outputs, axis=1)
+
+
 def _conv_lstm(filters: int, cfg: DeepConfig, name: str) -> layers.ConvLSTM2D:
-    return layers.ConvLSTM2D(
+    conv_lstm = FusedConvLSTM2D if cfg.fused else layers.ConvLSTM2D
+    return conv_lstm(
         filters,
         cfg.kernel_size,
         padding="same",
