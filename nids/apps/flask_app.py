@@ -89,7 +89,7 @@ Predicted: {% for cls, n in result.counts %}{{ cls }} {{ n }}{% if not loop.last
 {% if result.shown < result.rows %}<span id="truncated"> — the table shows the first {{ result.shown }} of
 {{ result.rows }} rows; the download has every row.</span>{% endif %}</p>
 <div class="scroll"><table id="results"><thead><tr>{% for c in result.columns %}<th>{{ c }}</th>{% endfor %}</tr></thead>
-<tbody>{% for row in result.values %}<tr>{% for v in row %}<td>{{ v }}</td>{% endfor %}</tr>{% endfor %}</tbody></table></div>
+<tbody>{% for row in result.cells %}<tr>{% for v in row %}<td>{{ v }}</td>{% endfor %}</tr>{% endfor %}</tbody></table></div>
 {% endif %}{% endblock %}""",
     "error.html": """{% extends "base.html" %}{% block title %}{{ title }}{% endblock %}{% block body %}
 <h1>{{ title }}</h1><p class="error" id="message">{{ message }}</p>
@@ -286,7 +286,7 @@ def _result_context(prediction: core.Prediction, detector: str, display_rows: in
         "rows": len(table),
         "shown": len(shown),
         "columns": [str(c) for c in table.columns],
-        "values": shown.astype(object).where(shown.notna(), "").values.tolist(),
+        "cells": shown.astype(object).where(shown.notna(), "").values.tolist(),
     }
 
 

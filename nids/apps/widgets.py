@@ -60,7 +60,8 @@ class PredictApp:
         self.message.add_class("nids-message")
         self.results = widgets.HTML()
         self.results.add_class("nids-results")
-        self.chart = widgets.Output()
+        self.chart = widgets.Image(format="png", layout=widgets.Layout(max_width="640px"))
+        self.chart.add_class("nids-chart")
         self.upload.observe(self._on_upload, names="value")
         self.predict_button.on_click(self.on_predict)
         self.train_button.on_click(self.on_train)
@@ -85,7 +86,9 @@ class PredictApp:
     # -- detectors ----------------------------------------------------------------------------
     def refresh_detectors(self) -> list[str]:
         names = core.list_detectors(self.models_dir)
+        current = self.detector.value
         self.detector.options = names
+        self.detector.value = current if current in names else (names[0] if names else None)
         self.predict_button.disabled = not names
         if names:
             self.setup.children = []
@@ -145,7 +148,7 @@ class PredictApp:
         """Score the uploaded file with the chosen detector and show the outcome."""
         self.runs += 1
         self.results.value = ""
-        self.chart.clear_output()
+        self.chart.value = b""
         self.prediction = None
         uploaded = self._uploaded()
         if uploaded is None:
@@ -196,16 +199,20 @@ class PredictApp:
         self._chart(prediction.class_counts())
 
     def _chart(self, counts: pd.Series) -> None:
-        import matplotlib.pyplot as plt
+        """The bar chart of predicted classes, as a PNG (works in Voila, papermill and tests alike)."""
+        import io
 
-        with self.chart:
-            fig, ax = plt.subplots(figsize=(6, 0.35 * len(counts) + 1))
-            ax.barh([str(k) for k in counts.index[::-1]], counts.to_numpy()[::-1], color="#4878a8")
-            ax.set_xlabel("rows")
-            ax.set_title("Predicted classes")
-            fig.tight_layout()
-            plt.show()
-            plt.close(fig)
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=(6, 0.35 * len(counts) + 1.2))
+        ax = fig.subplots()
+        ax.barh([str(k) for k in counts.index[::-1]], counts.to_numpy()[::-1], color="#4878a8")
+        ax.set_xlabel("rows")
+        ax.set_title("Predicted classes")
+        fig.tight_layout()
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=80)
+        self.chart.value = buffer.getvalue()
 
 
 def predict_app(models_dir: str = "", max_upload_mb: float = 0, display_rows: int = 0) -> PredictApp:
