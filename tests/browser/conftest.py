@@ -11,9 +11,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import harness  # noqa: E402
-
-SLICE_ROWS = 200
+import harness
+from harness import SLICE_ROWS
 
 
 @pytest.fixture(scope="session")

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+SLICE_ROWS = 200  # rows of the real file uploaded by the browser tests
 CHROMIUM = os.environ.get("NIDS_CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("NIDS_CHROMEDRIVER", "/usr/bin/chromedriver")
 CHROME_FLAGS = (

@@ -7,14 +7,13 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import harness
 import pandas as pd
 import pytest
+from harness import SLICE_ROWS
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select, WebDriverWait
-
-import harness
-from conftest import SLICE_ROWS
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.slow]
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "bad_inputs"
@@ -72,8 +71,10 @@ def test_flask_page(real_models, real_slice, cli_verdicts, browser, download_dir
 def _voila_upload(browser, path: Path) -> None:
     harness.upload_through_widget(browser, "button.nids-upload", path)
     WebDriverWait(browser, 60).until(
-        lambda b: f"{path.name} (" in b.find_element(By.CSS_SELECTOR, ".nids-message").text
-        or "nids-error" in b.find_element(By.CSS_SELECTOR, ".nids-message").get_attribute("innerHTML")
+        lambda b: (
+            f"{path.name} (" in b.find_element(By.CSS_SELECTOR, ".nids-message").text
+            or "nids-error" in b.find_element(By.CSS_SELECTOR, ".nids-message").get_attribute("innerHTML")
+        )
     )
 
 
@@ -102,3 +103,34 @@ def test_voila_app(real_models, real_slice, cli_verdicts, browser, download_dir)
         message = browser.find_element(By.CSS_SELECTOR, ".nids-message").text
         assert "png_bytes.csv: expected a text CSV table of flows, found binary content" in message
         assert not browser.find_elements(By.CSS_SELECTOR, ".nids-results table") and "Traceback" not in browser.page_source
+
+
+def _big_file(folder: Path) -> Path:
+    """50 MB that are not a table (the app says so after receiving all of it)."""
+    path = folder / "big_50mb.csv"
+    with path.open("wb") as handle:
+        handle.write(b"\x89PNG\r\n\x1a\n")
+        handle.truncate(50 * 2**20)
+    return path
+
+
+def test_voila_app_takes_a_50_mb_upload_and_says_when_a_file_is_over_the_limit(real_models, browser, tmp_path):
+    big = _big_file(tmp_path)
+    with harness.server("voila", real_models) as url:  # default limit 100 MB: the 50 MB file reaches the app
+        browser.get(url)
+        WebDriverWait(browser, 180).until(ec.presence_of_element_located((By.CSS_SELECTOR, "button.nids-upload")))
+        _voila_upload(browser, big)
+        assert "big_50mb.csv (50.0 MB) uploaded" in browser.find_element(By.CSS_SELECTOR, ".nids-message").text
+        browser.find_element(By.CSS_SELECTOR, ".nids-predict").click()
+        WebDriverWait(browser, 60).until(
+            lambda b: "found binary content" in b.find_element(By.CSS_SELECTOR, ".nids-message").text
+        )
+    with harness.server("voila", real_models, max_upload_mb=20) as url:
+        browser.get(url)
+        WebDriverWait(browser, 180).until(ec.presence_of_element_located((By.CSS_SELECTOR, "button.nids-upload")))
+        _voila_upload(browser, big)
+        message = browser.find_element(By.CSS_SELECTOR, ".nids-message").text
+        assert "big_50mb.csv: the file is 50.0 MB; expected at most 20 MB (the upload limit)" in message
+        browser.find_element(By.CSS_SELECTOR, ".nids-predict").click()
+        WebDriverWait(browser, 60).until(lambda b: "the upload limit" in b.find_element(By.CSS_SELECTOR, ".nids-message").text)
+        assert not browser.find_elements(By.CSS_SELECTOR, ".nids-results table")
