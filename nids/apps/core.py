@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import base64
+import logging
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -182,6 +183,34 @@ def load_detector(name: str, root: str | Path | None = None):
         if key not in _CACHE:
             _CACHE[key] = Detector.load(path)
         return _CACHE[key]
+
+
+def warm_detector(detector, rows: int = 128) -> None:
+    """Run one throw-away prediction so that the first real one does not pay for set-up.
+
+    Deep detectors trace their inference graph on the first batch of more than 64 rows (smaller
+    batches run XLA-compiled per size); forests load their trees into memory.
+    """
+    numeric = detector.numeric
+    frame = pd.DataFrame({c: (["-"] * rows if c not in numeric else [0.0] * rows) for c in detector.features})
+    detector.predict(frame)
+
+
+def preload(names: list[str], root: str | Path | None = None, warm: bool = True) -> threading.Thread:
+    """Load (and warm) detectors in a background thread; a request for one of them waits for it, not longer."""
+
+    def work() -> None:
+        for name in names:
+            try:
+                detector = load_detector(name, root)
+                if warm:
+                    warm_detector(detector)
+            except Exception:  # a broken detector is reported when someone chooses it
+                logging.getLogger(__name__).warning("could not preload detector %s", name, exc_info=True)
+
+    thread = threading.Thread(target=work, name="nids-preload", daemon=True)
+    thread.start()
+    return thread
 
 
 def train_default_detector(root: str | Path | None = None, max_train_rows: int = 20_000, trees: int = 50) -> Path:

@@ -12,6 +12,7 @@ Configuration (environment variables, read when the app is created):
 | NIDS_APP_SECRET_KEY       | session signing key (default: a new random key at every start)       |
 | NIDS_APP_MAX_UPLOAD_MB    | upload size limit in MB (default 100); larger uploads get a 413 page |
 | NIDS_APP_DISPLAY_ROWS     | rows shown in the page's table (default 500; the download has all)   |
+| NIDS_APP_PRELOAD          | ``0``: do not load and warm up the detectors in the background at start |
 | NIDS_MODELS_DIR           | the models path: the only place detectors are loaded from            |
 
 There are no default credentials: with neither password variable set, a random password is
@@ -168,6 +169,8 @@ def create_app(settings: dict | None = None) -> Flask:
         print(f"nids serve: no password configured (NIDS_APP_PASSWORD or NIDS_APP_PASSWORD_HASH); "
               f"the password for this run is: {generated}", file=sys.stderr, flush=True)  # fmt: skip
     CSRFProtect(app)
+    if str(settings.get("NIDS_APP_PRELOAD", "1")) != "0":  # the first upload should not wait for TensorFlow
+        core.preload(core.list_detectors(app.config["NIDS_MODELS_DIR"]), app.config["NIDS_MODELS_DIR"])
     results: OrderedDict[str, tuple[str, bytes]] = OrderedDict()
     lock = threading.Lock()
 

@@ -45,6 +45,8 @@ class PredictApp:
         self.max_upload_mb = max_upload_mb
         self.display_rows = display_rows
         self.runs = 0
+        import matplotlib.figure  # noqa: F401  (now, rather than on the first Predict)
+
         self.prediction: core.Prediction | None = None
         self.upload = widgets.FileUpload(accept=".csv,.gz,.zip,.parquet", multiple=False, description="Upload flows")
         self.upload.add_class("nids-upload")
@@ -77,6 +79,13 @@ class PredictApp:
             ]
         )
         self.refresh_detectors()
+        self.detector.observe(self._on_choose, names="value")
+        self._on_choose()
+
+    def _on_choose(self, _change=None) -> None:
+        """Load and warm the chosen detector in the background, so that Predict does not wait for it."""
+        if self.detector.value:
+            core.preload([self.detector.value], self.models_dir)
 
     def _ipython_display_(self):  # pragma: no cover - display hook in a notebook
         from IPython.display import display

@@ -97,7 +97,8 @@ def test_uploaded_name_is_reduced_to_a_base_name(models_root, synth_csv):
 def flask_app(models_root):
     from nids.apps.flask_app import create_app
 
-    app = create_app({"NIDS_APP_PASSWORD": PASSWORD, "NIDS_MODELS_DIR": str(models_root), "NIDS_APP_MAX_UPLOAD_MB": "1"})
+    settings = {"NIDS_APP_PASSWORD": PASSWORD, "NIDS_MODELS_DIR": str(models_root), "NIDS_APP_MAX_UPLOAD_MB": "1"}
+    app = create_app({**settings, "NIDS_APP_PRELOAD": "0"})
     app.config["TESTING"] = True
     return app
 
@@ -371,3 +372,9 @@ def test_cli_has_the_app_commands(capsys):
     assert (args.host, args.port) == ("127.0.0.1", 8866)
     assert main(["app", "--max-upload-mb", "0"]) == 2
     assert "expected a positive size in MB" in capsys.readouterr().err
+
+
+def test_preload_loads_and_warms_in_the_background(models_root):
+    core.preload(["synth/rf", "no/such"], models_root).join(timeout=60)
+    assert core.load_detector("synth/rf", models_root) is core.load_detector("synth/rf", models_root)
+    core.warm_detector(core.load_detector("synth/rf", models_root), rows=3)  # a table of defaults scores without error
