@@ -5,7 +5,7 @@ scored by a Random Forest detector (target: table within 5 s of the click) and b
 (target: 10 s). Flask: the click submits the form, so the time includes sending the file. Voila: the
 file is sent when chosen, so the click starts scoring. The first click also loads the detector (and,
 for the deep model, builds its inference function); later clicks reuse it. Both apps show the first
-500 rows and offer every row as a CSV download (the download is built before the table is shown).
+200 rows and offer every row as a CSV download (the download is built before the table is shown).
 
 Train the two detectors first, e.g.::
 

@@ -25,7 +25,7 @@ from nids.errors import BadInputError, NidsError
 UPLOAD_SUFFIXES = (".csv", ".csv.gz", ".zip", ".parquet")
 VERDICT_COLUMNS = ("row", "predicted", "confidence", "is_attack", "status")
 DEFAULT_MAX_UPLOAD_MB = 100
-DEFAULT_DISPLAY_ROWS = 500
+DEFAULT_DISPLAY_ROWS = 200  # rows a page shows; the download keeps every row
 
 
 @dataclass

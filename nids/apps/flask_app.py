@@ -11,7 +11,7 @@ Configuration (environment variables, read when the app is created):
 | NIDS_APP_PASSWORD         | a plain password (hashed at start, the plain text is not kept)       |
 | NIDS_APP_SECRET_KEY       | session signing key (default: a new random key at every start)       |
 | NIDS_APP_MAX_UPLOAD_MB    | upload size limit in MB (default 100); larger uploads get a 413 page |
-| NIDS_APP_DISPLAY_ROWS     | rows shown in the page's table (default 500; the download has all)   |
+| NIDS_APP_DISPLAY_ROWS     | rows shown in the page's table (default 200; the download has all)   |
 | NIDS_APP_PRELOAD          | ``0``: do not load and warm up the detectors in the background at start |
 | NIDS_MODELS_DIR           | the models path: the only place detectors are loaded from            |
 
