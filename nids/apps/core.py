@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import threading
 from dataclasses import dataclass, field
@@ -170,16 +171,22 @@ def resolve_detector(name: str, root: str | Path | None = None) -> Path:
 
 
 _CACHE: dict[tuple[str, float], object] = {}
-_CACHE_LOCK = threading.Lock()
+_LOCKS: dict[str, threading.Lock] = {}
+_LOCKS_LOCK = threading.Lock()
 
 
 def load_detector(name: str, root: str | Path | None = None):
-    """Load (once per detector.json modification time) the detector ``name`` under ``root``."""
+    """Load (once per detector.json modification time) the detector ``name`` under ``root``.
+
+    One lock per directory: a request for a forest never waits while a deep model loads.
+    """
     from nids.detector import Detector
 
     path = resolve_detector(name, root)
     key = (str(path), (path / "detector.json").stat().st_mtime)
-    with _CACHE_LOCK:
+    with _LOCKS_LOCK:
+        lock = _LOCKS.setdefault(str(path), threading.Lock())
+    with lock:
         if key not in _CACHE:
             _CACHE[key] = Detector.load(path)
         return _CACHE[key]
@@ -199,8 +206,14 @@ def warm_detector(detector, rows: int = 128) -> None:
 def preload(names: list[str], root: str | Path | None = None, warm: bool = True) -> threading.Thread:
     """Load (and warm) detectors in a background thread; a request for one of them waits for it, not longer."""
 
+    def kind(name: str) -> int:  # forests first: they are ready in a second, a deep model takes longer
+        try:
+            return 0 if json.loads((resolve_detector(name, root) / "detector.json").read_text()).get("kind") == "sklearn" else 1
+        except (OSError, ValueError, NidsError):
+            return 2
+
     def work() -> None:
-        for name in names:
+        for name in sorted(names, key=kind):
             try:
                 detector = load_detector(name, root)
                 if warm:
