@@ -48,7 +48,7 @@ def test_flask_page(real_models, real_slice, cli_verdicts, browser, download_dir
         browser.find_element(By.ID, "password").send_keys(PASSWORD)
         browser.find_element(By.ID, "login").click()
         wait.until(ec.presence_of_element_located((By.ID, "detector")))
-        assert [o.text for o in Select(browser.find_element(By.ID, "detector")).options] == ["unsw-nb15/rf"]
+        assert [o.text for o in Select(browser.find_element(By.ID, "detector")).options] == ["unsw-nb15/rf_multiclass"]
         browser.find_element(By.ID, "file").send_keys(str(real_slice))
         browser.find_element(By.ID, "predict").click()
         table = _table(wait.until(ec.presence_of_element_located((By.ID, "results"))))
@@ -83,7 +83,7 @@ def test_voila_app(real_models, real_slice, cli_verdicts, browser, download_dir)
         wait = WebDriverWait(browser, 180)
         browser.get(url)
         wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "button.nids-upload")))
-        assert "unsw-nb15/rf" in browser.find_element(By.CSS_SELECTOR, ".nids-detector select").text
+        assert "unsw-nb15/rf_multiclass" in browser.find_element(By.CSS_SELECTOR, ".nids-detector select").text
         _voila_upload(browser, real_slice)
         browser.find_element(By.CSS_SELECTOR, ".nids-predict").click()
         table = _table(wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, ".nids-results table#nids-run-1"))))
