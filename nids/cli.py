@@ -1,4 +1,4 @@
-"""The ``nids`` command: data fetch/check, train, predict, explain, bench.
+"""The ``nids`` command: data fetch/check, train, predict, explain, bench, and the two prediction apps (app, serve).
 
 Errors a user can cause print one clear ``error:`` line (exit status 2), never a traceback.
 """
@@ -76,33 +76,28 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 def _detector_and_flows(args: argparse.Namespace, verb: str):
     """Check ``--output``'s folder, load ``--model`` and read ``--input`` (notes go to stderr)."""
-    from nids.datasets.io import read_table
+    from nids.apps.core import read_flows
     from nids.detector import Detector
 
     output = Path(args.output)
     if not output.parent.is_dir():
         raise NidsError(f"--output {output}: expected an existing directory {output.parent}, found none")
     detector = Detector.load(args.model)
-    frame, report = read_table(args.input)
-    for note in report.notes():
+    frame, notes = read_flows(args.input, verb=verb)
+    for note in notes:
         print(f"note: {note}", file=sys.stderr)
-    if frame.empty:
-        raise NidsError(f"{args.input}: the table has a header but no rows to {verb}")
     return output, detector, frame
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
-    import pandas as pd
+    from nids.apps.core import score_flows, with_flows
 
     output, detector, frame = _detector_and_flows(args, "score")
-    _aligned, extras = detector.align(frame)
-    if extras:
-        print(f"note: ignored {len(extras)} column(s) the detector does not use: {', '.join(extras[:20])}", file=sys.stderr)
-    verdicts = detector.predict(frame)
-    verdicts.insert(0, "row", range(1, len(verdicts) + 1))
+    verdicts, notes = score_flows(detector, frame)  # the same function the apps score uploads with
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
     if args.with_input:  # input columns that clash with verdict columns keep their values as input_<name>
-        clash = {c: f"input_{c}" for c in frame.columns if c in verdicts.columns}
-        verdicts = pd.concat([frame.rename(columns=clash), verdicts], axis=1)
+        verdicts = with_flows(frame, verdicts)
     verdicts.to_csv(output, index=False)
     counts = verdicts["predicted"].value_counts().to_dict()
     not_ok = int((verdicts["status"] != "ok").sum())
@@ -228,6 +223,45 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_app(args: argparse.Namespace) -> int:
+    import os
+    import subprocess
+
+    from nids.config import PROJECT_ROOT
+
+    notebook = PROJECT_ROOT / "notebooks" / "08_predict_app.ipynb"
+    if not notebook.is_file():
+        raise NidsError(f"expected the app notebook at {notebook}, found none")
+    if args.max_upload_mb <= 0:
+        raise NidsError(f"--max-upload-mb {args.max_upload_mb}: expected a positive size in MB")
+    env = {**os.environ, "NIDS_APP_MAX_UPLOAD_MB": str(args.max_upload_mb)}
+    if args.models_dir:
+        env["NIDS_MODELS_DIR"] = str(Path(args.models_dir).resolve())
+    # the upload travels as one websocket message: allow well above the app's own limit, so that a file
+    # over the limit reaches the app and gets its message instead of a dropped connection
+    ws_limit = int((4 * args.max_upload_mb + 64) * 2**20)
+    command = [
+        sys.executable, "-m", "voila", str(notebook), f"--Voila.ip={args.host}", f"--port={args.port}", "--no-browser",
+        f"--Voila.tornado_settings={{'websocket_max_message_size': {ws_limit}}}",
+        "--VoilaConfiguration.show_tracebacks=False",
+    ]  # fmt: skip
+    print(f"nids app: http://{args.host}:{args.port}/  (upload limit {args.max_upload_mb:g} MB; Ctrl-C stops)", flush=True)
+    try:
+        return subprocess.call(command, env=env)
+    except KeyboardInterrupt:
+        return 0
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from nids.apps.flask_app import serve
+
+    settings = {"NIDS_APP_MAX_UPLOAD_MB": str(args.max_upload_mb)}
+    if args.models_dir:
+        settings["NIDS_MODELS_DIR"] = str(Path(args.models_dir).resolve())
+    serve(args.host, args.port, settings)
+    return 0
+
+
 def _label_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--label-column", help="label column of a generic table (default: detected: label, attack_cat, class, ...)"
@@ -313,6 +347,20 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--threads", type=int, default=2, help="CPU threads for TensorFlow, BLAS/OpenMP and joblib (default 2)")
     bench.add_argument("--json", help="also write the full result (incl. machine description) to this JSON file")
     bench.set_defaults(func=_cmd_bench)
+
+    app = sub.add_parser("app", help="the upload-and-predict app (notebook 08) in the browser, served by Voila")
+    app.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    app.add_argument("--port", type=int, default=8866)
+    app.add_argument("--models-dir", help="detectors to offer (default: NIDS_MODELS_DIR, else models/)")
+    app.add_argument("--max-upload-mb", type=float, default=100, help="upload size limit in MB (default 100)")
+    app.set_defaults(func=_cmd_app)
+
+    serve = sub.add_parser("serve", help="the minimal Flask page (login, upload-and-predict, results, download)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=5000)
+    serve.add_argument("--models-dir", help="the only place detectors are loaded from (default: NIDS_MODELS_DIR, else models/)")
+    serve.add_argument("--max-upload-mb", type=float, default=100, help="upload size limit in MB (default 100)")
+    serve.set_defaults(func=_cmd_serve)
     return parser
 
 

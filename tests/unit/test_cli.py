@@ -193,7 +193,7 @@ def test_data_check_rejects_other_files(tmp_path, capsys):
 @pytest.mark.parametrize(
     ("argv", "expected"),
     [
-        ([], ["usage: nids", "{data,train,predict,explain,bench}"]),
+        ([], ["usage: nids", "{data,train,predict,explain,bench,app,serve}"]),
         (["data"], ["usage: nids data", "{fetch,check}"]),
         (["data", "fetch"], ["usage: nids data fetch", "--dataset", "--mirror", "--force"]),
         (["data", "check"], ["usage: nids data check", "--json"]),
