@@ -1,0 +1,45 @@
+"""Scoring a table of flows with a detector: the one function both ``nids predict`` engines call.
+
+The local engine (one process, one CSV out) and the Dask engine (:mod:`nids.scale`, partitions on
+workers, Parquet out) both turn a frame read by :func:`nids.datasets.io.read_table` into verdicts
+with :func:`score_frame`, so that a row gets the same verdict whichever engine scored it.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from nids.detector import Detector
+
+VERDICT_COLUMNS = ("row", "predicted", "confidence", "is_attack", "status")
+
+
+def ignored_columns(detector: Detector, frame: pd.DataFrame) -> list[str]:
+    """Columns of ``frame`` the detector does not use (reported, never an error).
+
+    Raises:
+        SchemaError: ``frame`` lacks feature columns the detector needs.
+    """
+    _aligned, extras = detector.align(frame)
+    return extras
+
+
+def score_frame(detector: Detector, frame: pd.DataFrame, first_row: int = 1) -> pd.DataFrame:
+    """Verdicts for every row of ``frame``: one output row per input row, in input order.
+
+    Args:
+        detector: a loaded detector.
+        frame: flows as read by :func:`nids.datasets.io.read_table` (extra columns are ignored).
+        first_row: the 1-based number, within its source file, of the first row of ``frame``
+            (a partition of a larger file starts later than 1).
+
+    Returns:
+        Columns ``row`` (1-based row number in the source), ``predicted``, ``confidence``,
+        ``is_attack`` and ``status`` (``ok`` or the values that were missing / non-numeric and imputed).
+
+    Raises:
+        SchemaError: ``frame`` lacks feature columns the detector needs.
+    """
+    verdicts = detector.predict(frame)
+    verdicts.insert(0, "row", range(first_row, first_row + len(verdicts)))
+    return verdicts
