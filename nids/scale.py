@@ -21,7 +21,8 @@ Two passes keep row numbers and encodings those of the whole file:
 A file that cannot be read, or lacks feature columns, does not stop the others: its rows (or, if
 it could not be read at all, one row with no row number) carry ``status = "error: ..."`` naming
 the problem, the summary lists the failed files and the command exits 1.
-CSV inputs are parsed twice (once per pass); Parquet row groups are read twice.
+CSV inputs are parsed twice (once per pass); Parquet row groups are read twice only if enough of their columns
+could hold a repeated header line (text columns), else their row counts come from the file's metadata.
 """
 
 from __future__ import annotations
@@ -29,11 +30,13 @@ from __future__ import annotations
 import glob
 import sys
 import threading
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from nids.datasets.io import TABLE_SUFFIXES, read_table
@@ -185,9 +188,41 @@ def read_part(part: Part, encoding: str = "auto") -> tuple[pd.DataFrame, object]
     return read_table(data, name=part.source)
 
 
+def _parquet_without_header_rows(part: Part) -> PartInfo | None:
+    """The inspect result of a Parquet partition from its metadata, when no row can repeat the header.
+
+    :func:`read_table` drops a row as a repeated header when at least 80% of its values equal the
+    column names; a number, boolean or time value never equals a name unless the name itself reads
+    as one. If too few columns could hold their name, the row count is the metadata's and the rows
+    need not be read twice. Returns None when the partition must be read.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    handle = pq.ParquetFile(part.source)
+    schema = handle.schema_arrow
+
+    def could_hold_name(column: pa.Field) -> bool:
+        kind = column.type
+        if not (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind)):
+            return True
+        name = column.name.strip().lower()
+        return name in ("nan", "inf", "-inf", "true", "false") or not pd.isna(pd.to_numeric(name, errors="coerce"))
+
+    if sum(could_hold_name(c) for c in schema) >= max(1, int(0.8 * len(schema))):
+        return None
+    sink = pa.BufferOutputStream()
+    pq.write_table(schema.empty_table(), sink)
+    frame, report = read_table(sink.getvalue().to_pybytes(), name=part.source)  # the header as read_table reads it
+    rows = sum(handle.metadata.row_group(i).num_rows for i in part.row_groups)
+    return PartInfo(rows, True, tuple(map(str, frame.columns)), tuple(report.notes()), 0)
+
+
 def inspect_part(part: Part) -> PartInfo:
     """The inspect pass for one partition (runs on a worker)."""
     try:
+        if part.kind == "parquet" and (info := _parquet_without_header_rows(part)) is not None:
+            return info
         frame, report = read_part(part)
     except NidsError as exc:
         return PartInfo(error=str(exc))
@@ -254,7 +289,9 @@ def score_part(task: Task, model_dir: str) -> pd.DataFrame:
         frame, _report = read_part(task.part, task.encoding)
         if len(frame) != task.rows:
             raise BadInputError(f"{task.part.source} changed while it was scored: {len(frame)} rows, expected {task.rows}")
-        verdicts = score_frame(worker_detector(model_dir), frame, task.first_row)
+        with warnings.catch_warnings():  # a forest runs single-threaded in a worker: the workers are the parallelism
+            warnings.filterwarnings("ignore", message="Inside a Dask worker with daemon=True", category=UserWarning)
+            verdicts = score_frame(worker_detector(model_dir), frame, task.first_row)
     except NidsError as exc:
         return _error_rows(task, str(exc))
     verdicts.insert(0, "source", task.part.source)
@@ -394,18 +431,22 @@ def score_files(
     Returns:
         The per-file plans and a summary: ``predicted`` (class counts), ``imputed`` (rows with
         imputed values), ``rows_by_source`` (output rows per file), ``failed`` (file -> message),
-        ``partitions``.
+        ``partitions``, ``seconds`` (wall time of the inspect pass, the score pass, the summary).
     """
+    import time
+
     import dask.dataframe as dd
 
     from nids.detector import Detector
 
+    clock = [time.perf_counter()]
     detector = Detector.load(model_dir)
     parts_by_file = [plan_parts(p, blocksize) for p in files]
     flat = [p for parts in parts_by_file for p in parts]
     infos = iter(_wait(client, client.map(inspect_part, flat, pure=False), show_progress))
     plans = [plan_file(parts, [next(infos) for _ in parts], detector) for parts in parts_by_file]
     tasks = [t for plan in plans for t in plan.tasks]
+    clock.append(time.perf_counter())
 
     verdicts = dd.from_map(score_part, tasks, args=[model_dir], meta=output_meta(), label="nids-score", enforce_metadata=False)
     writer = verdicts.to_parquet(
@@ -416,6 +457,7 @@ def score_files(
         compute=False,
     )
     _wait(client, client.compute(writer), show_progress)
+    clock.append(time.perf_counter())
 
     written = dd.read_parquet(str(output), columns=["source", "predicted", "status"])
     predicted, imputed, by_source, errors = client.gather(
@@ -434,6 +476,7 @@ def score_files(
         "rows_by_source": {str(k): int(v) for k, v in by_source.items()},
         "failed": {str(k): str(v).removeprefix("error: ") for k, v in errors.items()},
         "partitions": len(tasks),
+        "seconds": dict(zip(("inspect", "score", "summary"), np.diff([*clock, time.perf_counter()]).tolist(), strict=True)),
     }
     for plan in plans:
         expected = max(plan.rows, 1 if plan.tasks[0].unreadable else 0)

@@ -161,3 +161,16 @@ def test_dask_output_must_be_a_new_directory(detector_dir, tmp_path, capsys):
     code = main(["predict", "--model", str(detector_dir), "--input", str(CORPUS), "--output", str(out), "--engine", "dask"])
     assert code == 2
     assert "expected a new or empty directory" in capsys.readouterr().err
+
+
+def test_parquet_of_text_columns_with_a_repeated_header_row(detector_dir, tmp_path, make_unsw):
+    # an all-text Parquet export can hold a header line as a row: read (not counted from metadata) and dropped
+    frame = make_unsw({"Normal": 15, "DoS": 10}, seed=5, duplicates=False).astype(str)
+    frame = pd.concat([frame.iloc[:12], pd.DataFrame([frame.columns], columns=frame.columns), frame.iloc[12:]])
+    path = tmp_path / "text.parquet"
+    frame.to_parquet(path, index=False, row_group_size=5)
+    dask_rows, plan = _partitioned(path, detector_dir, blocksize=1)
+    assert len(plan.tasks) == 6 and "dropped 1 repeated header line(s) inside the data" in plan.notes
+    local = _local(path, detector_dir)
+    assert len(local) == 25
+    _assert_same_verdicts(dask_rows, local)
