@@ -348,18 +348,14 @@ def plan_file(parts: list[Part], infos: list[PartInfo], detector) -> FilePlan:
     if repeated:
         plan.notes.append(f"dropped {repeated} repeated header line(s) inside the data")
     plan.columns = infos[0].columns
-    rows = sum(i.rows for i in infos)
-    error = None
-    if rows == 0:
-        error = f"{plan.source}: the table has a header but no rows to score"
-    else:
-        try:
-            detector.align(pd.DataFrame(columns=list(plan.columns)))
-        except SchemaError as exc:
-            error = f"{plan.source}: {exc}"
-    if error is not None and rows == 0:
-        plan.tasks = [Task(parts[0], 0, 0, error=error, unreadable=True)]
+    if sum(i.rows for i in infos) == 0:  # as the local engine: nothing to score is an error
+        plan.tasks = [Task(parts[0], 0, 0, error=f"{plan.source}: the table has a header but no rows to score", unreadable=True)]
         return plan
+    error = None
+    try:
+        detector.align(pd.DataFrame(columns=list(plan.columns)))
+    except SchemaError as exc:
+        error = f"{plan.source}: {exc}"
     first = 1
     for part, info in zip(parts, infos, strict=True):
         plan.tasks.append(Task(part, first, info.rows, encoding, error))
@@ -511,8 +507,8 @@ def predict_dask(args) -> int:
     model_dir = str(Path(args.model).resolve())
     Detector.load(model_dir)  # a clear error before a cluster starts
     files = expand_inputs(args.input)
-    output.mkdir(exist_ok=True)
     with dask_client(args.workers, args.scheduler, args.memory_limit) as client:
+        output.mkdir(exist_ok=True)
         n_workers = len(client.scheduler_info(n_workers=-1)["workers"]) if args.scheduler else (args.workers or 2)
         plans, summary = score_files(client, model_dir, files, output, blocksize, not args.no_progress)
     detector = Detector.load(model_dir)
