@@ -90,8 +90,14 @@ def _detector_and_flows(args: argparse.Namespace, verb: str):
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
-    from nids.apps.core import score_flows, with_flows
+    from nids.scoring import score_flows, with_flows
 
+    if args.engine == "dask":
+        from nids.scale import predict_dask
+
+        return predict_dask(args)
+    if args.workers is not None or args.scheduler:
+        raise NidsError("--workers and --scheduler need --engine dask (the local engine runs in this process)")
     output, detector, frame = _detector_and_flows(args, "score")
     verdicts, notes = score_flows(detector, frame)  # the same function the apps score uploads with
     for note in notes:
@@ -309,9 +315,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     predict = sub.add_parser("predict", help="score a table of flows with a saved detector")
     predict.add_argument("--model", required=True, help="detector directory (written by nids train)")
-    predict.add_argument("--input", required=True, help="flows: .csv, .csv.gz, .zip or .parquet")
-    predict.add_argument("--output", required=True, help="CSV to write: one row per input row")
-    predict.add_argument("--with-input", action="store_true", help="copy the input columns into the output")
+    predict.add_argument(
+        "--input", required=True, help="flows: .csv, .csv.gz, .zip or .parquet (--engine dask: also a glob or a directory)"
+    )
+    predict.add_argument(
+        "--output", required=True, help="CSV to write: one row per input row (--engine dask: a new directory of Parquet parts)"
+    )
+    predict.add_argument("--with-input", action="store_true", help="copy the input columns into the output (local engine)")
+    predict.add_argument(
+        "--engine", default="local", choices=["local", "dask"], help="local: this process; dask: partitions on Dask workers"
+    )
+    predict.add_argument("--workers", type=int, help="dask: worker processes of a local cluster on 127.0.0.1 (default 2)")
+    predict.add_argument("--scheduler", help="dask: address of an existing cluster's scheduler (tcp://HOST:8786)")
+    predict.add_argument("--memory-limit", default="auto", help="dask local cluster: memory limit per worker (e.g. 1GiB)")
+    predict.add_argument("--blocksize", default="32MiB", help="dask: bytes of input per partition (CSV bytes, Parquet data)")
+    predict.add_argument("--no-progress", action="store_true", help="dask: no progress bar")
     predict.set_defaults(func=_cmd_predict)
 
     explain = sub.add_parser("explain", help="per-row top-K SHAP feature contributions to a saved detector's verdicts")

@@ -22,9 +22,9 @@ import pandas as pd
 
 from nids import config
 from nids.errors import BadInputError, NidsError
+from nids.scoring import VERDICT_COLUMNS, score_flows, with_flows  # noqa: F401  (the apps' public names)
 
 UPLOAD_SUFFIXES = (".csv", ".csv.gz", ".zip", ".parquet")
-VERDICT_COLUMNS = ("row", "predicted", "confidence", "is_attack", "status")
 DEFAULT_MAX_UPLOAD_MB = 100
 DEFAULT_DISPLAY_ROWS = 200  # rows a page shows; the download keeps every row
 
@@ -67,25 +67,6 @@ def read_flows(source, name: str | None = None, verb: str = "score") -> tuple[pd
     if frame.empty:
         raise BadInputError(f"{name or report.source}: the table has a header but no rows to {verb}")
     return frame, report.notes()
-
-
-def score_flows(detector, frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
-    """``nids predict``'s verdicts for ``frame`` (one row per input row) and a note on ignored columns.
-
-    Raises:
-        SchemaError: the table lacks feature columns the detector needs.
-    """
-    _aligned, extras = detector.align(frame)
-    notes = [f"ignored {len(extras)} column(s) the detector does not use: {', '.join(extras[:20])}"] if extras else []
-    verdicts = detector.predict(frame)
-    verdicts.insert(0, "row", range(1, len(verdicts) + 1))
-    return verdicts, notes
-
-
-def with_flows(frame: pd.DataFrame, verdicts: pd.DataFrame) -> pd.DataFrame:
-    """The input columns, then the verdicts; input columns that clash with a verdict column become ``input_<name>``."""
-    clash = {c: f"input_{c}" for c in frame.columns if c in verdicts.columns}
-    return pd.concat([frame.rename(columns=clash), verdicts], axis=1)
 
 
 def predict_upload(detector, data: bytes, name: str, max_bytes: int | None = DEFAULT_MAX_UPLOAD_MB * 2**20) -> Prediction:
