@@ -28,16 +28,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--epochs", type=int, default=3, help="epochs per model (>= 2)")
     parser.add_argument("--models", default="seq2seq_convlstm,bigru_seq2seq_convlstm")
+    parser.add_argument(
+        "--deep", action="append", default=[], metavar="KEY=VALUE",
+        help="DeepConfig override, e.g. --deep fused=false (repeatable; values parsed as Python literals)",
+    )  # fmt: skip
     args = parser.parse_args()
 
     from nids.datasets import load_dataset
     from nids.experiments import run_experiment
     from nids.training import TrainConfig
 
+    import ast
+
+    deep = {}
+    for item in args.deep:
+        key, _, value = item.partition("=")
+        deep[key] = ast.literal_eval(value.capitalize() if value.lower() in ("true", "false") else value)
     dataset = load_dataset("unsw-nb15")
     rows = []
     for name in args.models.split(","):
-        cfg = TrainConfig(epochs=args.epochs, patience=args.epochs, progress=False)
+        cfg = TrainConfig(epochs=args.epochs, patience=args.epochs, progress=False, deep=deep)
         result = run_experiment(dataset, name, "multiclass", "dedup", 0, cfg)
         detector, fit = result.detector, result.fit
         timer = fit.seconds_per_epoch
@@ -69,6 +79,7 @@ def main() -> None:
 
     table = pd.DataFrame(rows)
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    print(f"DeepConfig overrides: {deep or 'none'}")
     print(f"train rows {result.record['n_train']:,}, test rows {result.record['n_test']:,}")
     print(table.to_markdown(index=False, floatfmt=".3f"))
     if len(rows) == 2:

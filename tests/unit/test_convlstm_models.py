@@ -21,7 +21,9 @@ from nids.models.convlstm import (  # noqa: E402
     DeepConfig,
     build_bigru_seq2seq_convlstm,
     build_deep_model,
+    FusedConvLSTM2D,
     build_seq2seq_convlstm,
+    fuse_convlstm,
     make_predict_fn,
 )
 
@@ -42,7 +44,8 @@ def _layers(model) -> list:
 
 
 def _types(model) -> list[str]:
-    return [type(layer).__name__ for layer in _layers(model)]
+    """Layer class names; the fused ConvLSTM2D (same weights and outputs) counts as ``ConvLSTM2D``."""
+    return ["ConvLSTM2D" if isinstance(layer, keras.layers.ConvLSTM2D) else type(layer).__name__ for layer in _layers(model)]
 
 
 @pytest.fixture(scope="module")
@@ -222,6 +225,21 @@ def test_make_predict_fn_matches_model_call(x):
         predict(x[:, :2])
     with pytest.raises(NidsError, match="jit_compile must be True, False or 'auto'"):
         make_predict_fn(model, jit_compile="always")
+
+
+@pytest.mark.parametrize("name", sorted(DEEP_BUILDERS))
+def test_fused_inference_copy_equals_the_stock_model(name, x):
+    model = DEEP_BUILDERS[name](SHAPE, 10, TINY)
+    _randomise_weights(model, np.random.default_rng(3))
+    fused = fuse_convlstm(model)
+    stock = [layer.name for layer in model.layers if type(layer) is keras.layers.ConvLSTM2D]
+    assert len(stock) == 3
+    assert all(isinstance(fused.get_layer(n), FusedConvLSTM2D) for n in stock)
+    assert not any(isinstance(layer, FusedConvLSTM2D) for layer in model.layers)  # the saved model keeps built-ins
+    expected = np.asarray(model(x, training=False))
+    assert np.ptp(expected, axis=0).max() > 1e-4
+    np.testing.assert_allclose(np.asarray(fused(x, training=False)), expected, rtol=1e-4, atol=1e-6)
+    assert fuse_convlstm(fused) is fused
 
 
 def test_a_few_training_steps_reduce_loss():
