@@ -44,7 +44,7 @@ def test_flask_page(real_models, real_slice, cli_verdicts, browser, download_dir
         assert "/login" in browser.current_url
         browser.find_element(By.ID, "password").send_keys("wrong")
         browser.find_element(By.ID, "login").click()
-        assert "wrong password" in browser.find_element(By.ID, "message").text
+        assert wait.until(ec.text_to_be_present_in_element((By.ID, "message"), "wrong password"))  # the form posts, then loads
         browser.find_element(By.ID, "password").send_keys(PASSWORD)
         browser.find_element(By.ID, "login").click()
         wait.until(ec.presence_of_element_located((By.ID, "detector")))

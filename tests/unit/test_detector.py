@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -9,7 +10,7 @@ import pandas as pd
 import pytest
 
 from nids.datasets import unsw
-from nids.detector import FORMAT_VERSION, Detector
+from nids.detector import FAST_MAX_ROWS, FORMAT_VERSION, Detector
 from nids.errors import NidsError, SchemaError, UnknownNameError
 from nids.experiments import HEADLINE, results_table, run_experiment
 from nids.features import FeatureConfig, output_features
@@ -178,21 +179,19 @@ def test_load_rejects_other_directories(tmp_path, multiclass):
         Detector.load(directory)
 
 
-def test_a_class_missing_from_the_training_rows_gets_a_zero_column(multiclass, frame):
-    det = multiclass.detector
-    X = np.zeros((2, det.model.n_features_in_), dtype=np.float32)
-    saved = det.model.classes_
-    try:
-        # pretend the forest never saw class 1 ("Exploits")
-        det.model.classes_ = np.array([0, 2, 3])
-        det.model.n_classes_ = 3
-        det.model.predict_proba = lambda X: np.tile([0.2, 0.3, 0.5], (len(X), 1))
-        full = det.predict_proba_features(X)
-    finally:
-        det.model.classes_ = saved
-        det.model.n_classes_ = len(saved)
-        del det.model.predict_proba
-    np.testing.assert_allclose(full, [[0.2, 0.0, 0.3, 0.5]] * 2)
+def test_a_class_missing_from_the_training_rows_gets_a_zero_column(multiclass):
+    from sklearn.ensemble import RandomForestClassifier
+
+    det = dataclasses.replace(multiclass.detector)  # a copy: the module's detector keeps its forest
+    n = det.model.n_features_in_
+    rng = np.random.default_rng(0)
+    # a forest that never saw class 1 ("Exploits") of the detector's four classes
+    det.model = RandomForestClassifier(n_estimators=5, random_state=0).fit(rng.normal(size=(60, n)), np.repeat([0, 2, 3], 20))
+    X = rng.normal(size=(FAST_MAX_ROWS + 1, n)).astype(np.float32)  # over the small-batch path's size
+    full = det.predict_proba_features(X)
+    assert full.shape == (len(X), 4) and (full[:, 1] == 0).all()
+    np.testing.assert_allclose(full[:, [0, 2, 3]], det.model.predict_proba(X))
+    np.testing.assert_allclose(det.predict_proba_features(X[:3]), full[:3])  # the small-batch path agrees
 
 
 def test_random_protocol_and_dropped_features(dataset):
