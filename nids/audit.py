@@ -20,7 +20,10 @@ from nids.errors import BadInputError
 
 def feature_groups(features: pd.DataFrame) -> np.ndarray:
     """Group id per row: rows with identical feature values share an id (0..n_groups-1)."""
-    hashes = pd.util.hash_pandas_object(features, index=False).to_numpy()
+    try:
+        hashes = pd.util.hash_pandas_object(features, index=False).to_numpy()
+    except TypeError:  # unhashable cells (lists or arrays in a Parquet column): compare their text
+        hashes = pd.util.hash_pandas_object(features.astype(str), index=False).to_numpy()
     codes, _ = pd.factorize(hashes)
     return codes
 

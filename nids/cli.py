@@ -82,6 +82,10 @@ def _detector_and_flows(args: argparse.Namespace, verb: str):
     output = Path(args.output)
     if not output.parent.is_dir():
         raise NidsError(f"--output {output}: expected an existing directory {output.parent}, found none")
+    if output.is_dir():
+        raise NidsError(f"--output {output} is a folder; expected a file path, e.g. {output / 'verdicts.csv'}")
+    if Path(args.input).exists() and output.exists() and output.resolve() == Path(args.input).resolve():
+        raise NidsError(f"--output {output} is the input file; expected another path (the input would be overwritten)")
     detector = Detector.load(args.model)
     frame, notes = read_flows(args.input, verb=verb)
     for note in notes:
@@ -392,6 +396,10 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `nids ... | head`
         sys.stderr.close()
         return 0
+    except OSError as exc:  # an output path the OS refuses: a folder, a missing parent folder, no permission
+        target = f" {exc.filename}" if exc.filename else ""
+        print(f"error: cannot write or read{target}: {exc.strerror or exc}; expected a file path in an existing, writable folder", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -55,6 +55,24 @@ class Prediction:
         return f"{len(self.verdicts):,} rows scored; rows with imputed values: {not_ok}"
 
 
+def positive_setting(settings: dict, name: str, default, kind=float):
+    """``settings[name]`` as a positive ``kind`` (``default`` when unset).
+
+    Raises:
+        NidsError: the value is not a positive number.
+    """
+    raw = settings.get(name)
+    if raw is None or str(raw).strip() == "":
+        return default
+    try:
+        value = kind(str(raw).strip())
+    except ValueError:
+        value = None
+    if value is None or not value > 0:
+        raise NidsError(f"{name}={raw!r}: expected a positive {'whole ' if kind is int else ''}number")
+    return value
+
+
 def read_flows(source, name: str | None = None, verb: str = "score") -> tuple[pd.DataFrame, list[str]]:
     """Read a flow table (path, bytes or file object) and the notes of what changed while reading.
 
@@ -137,6 +155,9 @@ def resolve_detector(name: str, root: str | Path | None = None) -> Path:
     """
     base = models_root(root)
     text = str(name or "").strip()
+    if len(text) > 200 or not text.isprintable():
+        shown = text[:40] + ("..." if len(text) > 40 else "")
+        raise NidsError(f"detector {shown!r}: expected the name of a detector directory under the models path, e.g. rf")
     parts = PurePosixPath(text.replace("\\", "/")).parts
     if not text or text.startswith(("/", "\\")) or Path(text).is_absolute() or ".." in parts or ":" in text:
         raise NidsError(f"detector {name!r}: expected the name of a detector directory under the models path, e.g. rf")

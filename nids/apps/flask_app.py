@@ -149,7 +149,7 @@ def create_app(settings: dict | None = None) -> Flask:
     settings = {**env, **(settings or {})}
     app = Flask(__name__)
     app.jinja_loader = DictLoader(_TEMPLATES)  # .html names: Flask autoescapes every value
-    limit_mb = float(settings.get("NIDS_APP_MAX_UPLOAD_MB", core.DEFAULT_MAX_UPLOAD_MB))
+    limit_mb = core.positive_setting(settings, "NIDS_APP_MAX_UPLOAD_MB", core.DEFAULT_MAX_UPLOAD_MB, float)
     app.config.update(
         SECRET_KEY=settings.get("NIDS_APP_SECRET_KEY") or secrets.token_hex(32),
         MAX_CONTENT_LENGTH=int(limit_mb * 2**20) + 64 * 1024,  # the form's other fields and multipart overhead
@@ -159,7 +159,7 @@ def create_app(settings: dict | None = None) -> Flask:
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
         NIDS_MODELS_DIR=str(core.models_root(settings.get("NIDS_MODELS_DIR"))),
         NIDS_MAX_UPLOAD_BYTES=int(limit_mb * 2**20),
-        NIDS_DISPLAY_ROWS=int(settings.get("NIDS_APP_DISPLAY_ROWS", core.DEFAULT_DISPLAY_ROWS)),
+        NIDS_DISPLAY_ROWS=core.positive_setting(settings, "NIDS_APP_DISPLAY_ROWS", core.DEFAULT_DISPLAY_ROWS, int),
     )
     app.config.update({k: v for k, v in settings.items() if k.isupper() and not k.startswith("NIDS_")})
     app.session_interface = _SessionInterface()

@@ -87,6 +87,26 @@ def _unpack(data: bytes, name: str) -> tuple[bytes, str]:
     return data, name
 
 
+def _utf16_text(data: bytes, report: ReadReport) -> str | None:
+    """The text of a UTF-16 file (Excel's "Unicode text" export), with or without BOM; ``None`` otherwise."""
+    head = data[:4096]
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        codec = "utf-16"
+    elif len(head) >= 8 and head[1::2].count(0) == len(head[1::2]) and 0 not in head[0::2]:
+        codec = "utf-16-le"
+    elif len(head) >= 8 and head[0::2].count(0) == len(head[0::2]) and 0 not in head[1::2]:
+        codec = "utf-16-be"
+    else:
+        return None
+    try:
+        text = data.decode(codec)
+    except UnicodeDecodeError:
+        return None
+    report.encoding = codec
+    report.warnings.append(f"file is {codec.upper()} text; read as such")
+    return text.removeprefix("\ufeff")
+
+
 def _decode(data: bytes, report: ReadReport) -> str:
     try:
         return data.decode("utf-8-sig")
@@ -119,8 +139,11 @@ def read_table(
     """
     if isinstance(source, (str, Path)):
         path = Path(source)
+        if path.is_dir():
+            raise BadInputError(f"{path} is a folder; expected one file (nids predict --engine dask reads folders and globs)")
         if not path.is_file():
-            raise BadInputError(f"expected a file, found nothing at {path}")
+            hint = " (a glob pattern is read only by nids predict --engine dask)" if any(c in str(path) for c in "*?[") else ""
+            raise BadInputError(f"expected a file, found nothing at {path}{hint}")
         data = path.read_bytes()
         name = name or str(path)
     elif isinstance(source, bytes):
@@ -138,9 +161,11 @@ def read_table(
             raise BadInputError(f"{name}: expected a Parquet file, but it could not be read ({exc})") from exc
     else:
         payload, _inner = _unpack(data, name)
-        if _looks_binary(payload[:8192]):
-            raise BadInputError(f"{name}: expected a text CSV table of flows, found binary content (not a CSV file)")
-        text = _decode(payload, report)
+        text = _utf16_text(payload, report)
+        if text is None:
+            if _looks_binary(payload[:8192]):
+                raise BadInputError(f"{name}: expected a text CSV table of flows, found binary content (not a CSV file)")
+            text = _decode(payload, report)
         try:
             frame = pd.read_csv(
                 io.StringIO(text),

@@ -59,11 +59,26 @@ def test_only_detectors_inside_the_models_path_are_listed(models_root):
 
 
 @pytest.mark.parametrize(
-    "name", ["../outside/rf", "escape/rf", "/etc", str(Path("/tmp").resolve()), "synth/../../outside/rf", "", "C:rf", "synth"]
+    "name",
+    ["../outside/rf", "escape/rf", "/etc", str(Path("/tmp").resolve()), "synth/../../outside/rf", "", "C:rf", "synth", "synth/rf\x00", "a" * 5000],
 )
 def test_detector_names_that_leave_the_models_path_are_rejected(models_root, name):
     with pytest.raises(NidsError, match="detector"):
         core.resolve_detector(name, models_root)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [(None, 100.0), ("", 100.0), ("2.5", 2.5), (" 30 ", 30.0), ("abc", None), ("-1", None), ("0", None)]
+)
+def test_numeric_app_settings_are_checked(value, expected):
+    settings = {} if value is None else {"NIDS_APP_MAX_UPLOAD_MB": value}
+    if expected is None:
+        with pytest.raises(NidsError, match="NIDS_APP_MAX_UPLOAD_MB=.*expected a positive number"):
+            core.positive_setting(settings, "NIDS_APP_MAX_UPLOAD_MB", 100.0, float)
+    else:
+        assert core.positive_setting(settings, "NIDS_APP_MAX_UPLOAD_MB", 100.0, float) == expected
+    with pytest.raises(NidsError, match="expected a positive whole number"):
+        core.positive_setting({"NIDS_APP_DISPLAY_ROWS": "1.5"}, "NIDS_APP_DISPLAY_ROWS", 200, int)
 
 
 def test_upload_equals_nids_predict(models_root, synth_csv, tmp_path):
@@ -242,7 +257,7 @@ def test_uploaded_values_are_escaped(flask_app, make_unsw):
     assert "<b>x</b>" not in page
 
 
-@pytest.mark.parametrize("name", ["../outside/rf", "escape/rf", "/etc/passwd", "synth"])
+@pytest.mark.parametrize("name", ["../outside/rf", "escape/rf", "/etc/passwd", "synth", "synth/rf\x00", "a" * 5000])
 def test_only_detectors_on_the_models_path_load(flask_app, synth_csv, name):
     client = flask_app.test_client()
     _login(client)
@@ -250,6 +265,7 @@ def test_only_detectors_on_the_models_path_load(flask_app, synth_csv, name):
     page = response.get_data(as_text=True)
     assert response.status_code == 200
     assert 'id="message"' in page and "detector" in page and 'id="results"' not in page
+    assert "could not be scored" not in page and "a" * 100 not in page  # names the detector, not the file
 
 
 @pytest.mark.parametrize("name", sorted(MANIFEST))

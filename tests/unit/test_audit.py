@@ -105,3 +105,8 @@ def test_lookup_accuracy_counts_missing_as_a_value():
     column = pd.Series([1.0, np.nan, np.nan, 2.0])
     labels = pd.Series(["x", "y", "y", "x"])
     assert lookup_accuracy(column, labels) == pytest.approx(1.0)
+
+
+def test_feature_groups_of_unhashable_cells():
+    frame = pd.DataFrame({"a": [[1, 2], [1, 2], [3]], "b": [1, 1, 1]})  # list cells, as a Parquet list column reads
+    assert list(feature_groups(frame)) == [0, 0, 1]

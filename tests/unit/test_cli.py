@@ -113,6 +113,24 @@ def test_predict_output_in_a_missing_directory(detector_dir, unsw_files, tmp_pat
         _assert_clean_error(capsys, code, "not-yet")
 
 
+def test_outputs_the_os_refuses_are_one_clean_error(detector_dir, unsw_files, tmp_path, capsys):
+    source = str(unsw_files["csv"])
+    code = main(["predict", "--model", str(detector_dir), "--input", source, "--output", str(tmp_path)])  # a folder
+    _assert_clean_error(capsys, code, "is a folder; expected a file path", str(tmp_path))
+    code = main(["predict", "--model", str(detector_dir), "--input", source, "--output", source])
+    _assert_clean_error(capsys, code, "is the input file")
+    code = main(["data", "check", source, "--json", str(tmp_path / "missing" / "x.json")])
+    _assert_clean_error(capsys, code, "cannot write or read", "missing")
+
+
+def test_predict_a_folder_or_glob_says_what_reads_them(detector_dir, unsw_files, tmp_path, capsys):
+    out = str(tmp_path / "o.csv")
+    code = main(["predict", "--model", str(detector_dir), "--input", str(unsw_files["csv"].parent), "--output", out])
+    _assert_clean_error(capsys, code, "is a folder; expected one file", "--engine dask")
+    code = main(["predict", "--model", str(detector_dir), "--input", str(unsw_files["csv"].parent / "*.csv"), "--output", out])
+    _assert_clean_error(capsys, code, "found nothing at", "glob pattern is read only by nids predict --engine dask")
+
+
 def test_predict_missing_input_file(detector_dir, tmp_path, capsys):
     missing = tmp_path / "nope.csv"
     code = main(["predict", "--model", str(detector_dir), "--input", str(missing), "--output", str(tmp_path / "o.csv")])

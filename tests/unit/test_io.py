@@ -161,3 +161,12 @@ def test_parquet_roundtrip_keeps_dtypes(tmp_path, unsw_frame):
     unsw_frame.to_parquet(path, index=False)
     frame, _ = read_table(path)
     pd.testing.assert_frame_equal(frame, unsw_frame, check_dtype=False)
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-le", "utf-16-be"])
+def test_utf16_text_is_read_with_a_warning(codec):
+    text = "dur,proto,label\n0.5,tcp,0\n1.5,udp,1\n"
+    frame, report = read_table(text.encode(codec), name="excel.csv")
+    assert list(frame.columns) == ["dur", "proto", "label"] and len(frame) == 2
+    assert frame["proto"].tolist() == ["tcp", "udp"]
+    assert any("UTF-16" in w for w in report.warnings)
