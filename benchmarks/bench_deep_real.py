@@ -34,11 +34,11 @@ def main() -> None:
     )  # fmt: skip
     args = parser.parse_args()
 
+    import ast
+
     from nids.datasets import load_dataset
     from nids.experiments import run_experiment
     from nids.training import TrainConfig
-
-    import ast
 
     deep = {}
     for item in args.deep:

@@ -279,6 +279,14 @@ def _label_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--normal-label", help="label value of benign traffic (default: detected: normal, benign, ...)")
 
 
+def _server_arguments(parser: argparse.ArgumentParser, port: int, models_help: str) -> None:
+    """The options both prediction apps take: address, port, models path, upload limit."""
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=port, help=f"port (default {port})")
+    parser.add_argument("--models-dir", help=f"{models_help} (default: NIDS_MODELS_DIR, else models/)")
+    parser.add_argument("--max-upload-mb", type=float, default=100, help="upload size limit in MB (default 100)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from nids.models import MODELS
 
@@ -371,17 +379,11 @@ def build_parser() -> argparse.ArgumentParser:
     bench.set_defaults(func=_cmd_bench)
 
     app = sub.add_parser("app", help="the upload-and-predict app (notebook 08) in the browser, served by Voila")
-    app.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    app.add_argument("--port", type=int, default=8866)
-    app.add_argument("--models-dir", help="detectors to offer (default: NIDS_MODELS_DIR, else models/)")
-    app.add_argument("--max-upload-mb", type=float, default=100, help="upload size limit in MB (default 100)")
+    _server_arguments(app, 8866, "detectors to offer")
     app.set_defaults(func=_cmd_app)
 
     serve = sub.add_parser("serve", help="the minimal Flask page (login, upload-and-predict, results, download)")
-    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=5000)
-    serve.add_argument("--models-dir", help="the only place detectors are loaded from (default: NIDS_MODELS_DIR, else models/)")
-    serve.add_argument("--max-upload-mb", type=float, default=100, help="upload size limit in MB (default 100)")
+    _server_arguments(serve, 5000, "the only place detectors are loaded from")
     serve.set_defaults(func=_cmd_serve)
     return parser
 
@@ -398,7 +400,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except OSError as exc:  # an output path the OS refuses: a folder, a missing parent folder, no permission
         target = f" {exc.filename}" if exc.filename else ""
-        print(f"error: cannot write or read{target}: {exc.strerror or exc}; expected a file path in an existing, writable folder", file=sys.stderr)
+        print(
+            f"error: cannot write or read{target}: {exc.strerror or exc}; expected a file path in an existing, writable folder",
+            file=sys.stderr,
+        )
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

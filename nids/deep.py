@@ -80,7 +80,9 @@ def fit_deep(
         timer,
     ]
     if cfg.lr_patience:
-        callbacks.insert(0, keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=cfg.lr_patience, min_lr=1e-5))
+        callbacks.insert(
+            0, keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=cfg.lr_patience, min_lr=1e-5)
+        )
     if cfg.progress:
         callbacks.append(TqdmCallback(verbose=0, tqdm_class=tqdm, desc=model_name))
     weights = balanced_class_weights(y_train, n_classes) if cfg.class_weight else None

@@ -52,7 +52,8 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 1 or self.patience < 0 or self.lr_patience < 0 or not self.learning_rate > 0:
             raise NidsError(
-                f"TrainConfig: expected epochs >= 1, batch_size >= 1, patience >= 0, lr_patience >= 0, learning_rate > 0; got {self}"
+                "TrainConfig: expected epochs >= 1, batch_size >= 1, patience >= 0, lr_patience >= 0, "
+                f"learning_rate > 0; got {self}"
             )
 
 

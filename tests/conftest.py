@@ -216,3 +216,17 @@ def make_unsw():
 def write_tbl():
     """The writer :func:`write_table` (``csv``, ``gz``, ``zip``, ``bom``, ``parquet``)."""
     return write_table
+
+
+@pytest.fixture(scope="session")
+def small_rf_detector(tmp_path_factory, make_unsw) -> Path:
+    """A 10-tree Random Forest detector trained on synthetic UNSW-NB15-shaped data, saved to disk."""
+    from nids.experiments import run_experiment
+    from nids.models.forest import ForestConfig
+    from nids.training import TrainConfig
+
+    frame = make_unsw({"Normal": 80, "Exploits": 45, "Generic": 35, "DoS": 20}, seed=1)
+    dataset = unsw.frame_to_dataset(frame, [], np.full(len(frame), "unknown", dtype=object))
+    cfg = TrainConfig(forest=ForestConfig(n_estimators=10, n_jobs=1))
+    result = run_experiment(dataset, "rf", "multiclass", "dedup", seed=0, train_cfg=cfg)
+    return result.detector.save(tmp_path_factory.mktemp("small-rf") / "rf")

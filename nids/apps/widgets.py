@@ -229,6 +229,8 @@ def predict_app(models_dir: str = "", max_upload_mb: float = 0, display_rows: in
     ``NIDS_APP_MAX_UPLOAD_MB`` and ``NIDS_APP_DISPLAY_ROWS`` (as ``nids app`` sets them), else the defaults."""
     import os
 
-    max_upload_mb = max_upload_mb or core.positive_setting(os.environ, "NIDS_APP_MAX_UPLOAD_MB", core.DEFAULT_MAX_UPLOAD_MB, float)
+    max_upload_mb = max_upload_mb or core.positive_setting(
+        os.environ, "NIDS_APP_MAX_UPLOAD_MB", core.DEFAULT_MAX_UPLOAD_MB, float
+    )
     display_rows = display_rows or core.positive_setting(os.environ, "NIDS_APP_DISPLAY_ROWS", core.DEFAULT_DISPLAY_ROWS, int)
     return PredictApp(models_dir or None, max_upload_mb, display_rows)

@@ -25,6 +25,8 @@ def test_compiled_preprocessing_on_real_rows(real_data_dir):
     expected = transform(pre, test)
     np.testing.assert_allclose(fast.transform(test), expected, rtol=1e-5, atol=1e-5)  # large batch: pandas text path
     for start in range(0, 3000, 64):  # small batches: the one-to_numpy path
-        np.testing.assert_allclose(fast.transform(test.iloc[start : start + 64]), expected[start : start + 64], rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(
+            fast.transform(test.iloc[start : start + 64]), expected[start : start + 64], rtol=1e-5, atol=1e-5
+        )
     for i in range(0, 3000, 15):  # single flows
         np.testing.assert_allclose(fast.transform(test.iloc[[i]]), expected[[i]], rtol=1e-5, atol=1e-5)

@@ -60,7 +60,18 @@ def test_only_detectors_inside_the_models_path_are_listed(models_root):
 
 @pytest.mark.parametrize(
     "name",
-    ["../outside/rf", "escape/rf", "/etc", str(Path("/tmp").resolve()), "synth/../../outside/rf", "", "C:rf", "synth", "synth/rf\x00", "a" * 5000],
+    [
+        "../outside/rf",
+        "escape/rf",
+        "/etc",
+        str(Path("/tmp").resolve()),
+        "synth/../../outside/rf",
+        "",
+        "C:rf",
+        "synth",
+        "synth/rf\x00",
+        "a" * 5000,
+    ],
 )
 def test_detector_names_that_leave_the_models_path_are_rejected(models_root, name):
     with pytest.raises(NidsError, match="detector"):
@@ -73,7 +84,7 @@ def test_detector_names_that_leave_the_models_path_are_rejected(models_root, nam
 def test_numeric_app_settings_are_checked(value, expected):
     settings = {} if value is None else {"NIDS_APP_MAX_UPLOAD_MB": value}
     if expected is None:
-        with pytest.raises(NidsError, match="NIDS_APP_MAX_UPLOAD_MB=.*expected a positive number"):
+        with pytest.raises(NidsError, match=r"NIDS_APP_MAX_UPLOAD_MB=.*expected a positive number"):
             core.positive_setting(settings, "NIDS_APP_MAX_UPLOAD_MB", 100.0, float)
     else:
         assert core.positive_setting(settings, "NIDS_APP_MAX_UPLOAD_MB", 100.0, float) == expected
@@ -82,16 +93,9 @@ def test_numeric_app_settings_are_checked(value, expected):
 
 
 def test_upload_equals_nids_predict(models_root, synth_csv, tmp_path):
-    source = tmp_path / "flows.csv"
-    source.write_bytes(synth_csv)
     detector = core.load_detector("synth/rf", models_root)
     prediction = core.predict_upload(detector, synth_csv, "flows.csv")
-    out = tmp_path / "cli.csv"
-    assert (
-        main(["predict", "--model", str(models_root / "synth/rf"), "--input", str(source), "--output", str(out), "--with-input"])
-        == 0
-    )
-    assert prediction.csv_bytes() == out.read_bytes()
+    assert prediction.csv_bytes() == _cli_with_input(models_root, synth_csv, tmp_path)
     assert len(prediction.verdicts) == 13
     assert list(prediction.table().columns[-5:]) == list(core.VERDICT_COLUMNS)
 
@@ -116,6 +120,15 @@ def flask_app(models_root):
     app = create_app({**settings, "NIDS_APP_PRELOAD": "0"})
     app.config["TESTING"] = True
     return app
+
+
+def _cli_with_input(models_root: Path, data: bytes, tmp_path: Path) -> bytes:
+    """What ``nids predict --with-input`` writes for ``data`` with the ``synth/rf`` detector."""
+    source, out = tmp_path / "flows.csv", tmp_path / "cli.csv"
+    source.write_bytes(data)
+    argv = ["predict", "--model", str(models_root / "synth/rf"), "--input", str(source), "--output", str(out)]
+    assert main([*argv, "--with-input"]) == 0
+    return out.read_bytes()
 
 
 def _token(html: str) -> str:
@@ -230,14 +243,7 @@ def test_predict_page_matches_nids_predict_and_downloads_every_row(flask_app, mo
     link = re.search(r'id="download" href="([^"]+)"', page).group(1)
     download = client.get(link)
     assert download.status_code == 200 and download.mimetype == "text/csv"
-    source = tmp_path / "flows.csv"
-    source.write_bytes(synth_csv)
-    out = tmp_path / "cli.csv"
-    assert (
-        main(["predict", "--model", str(models_root / "synth/rf"), "--input", str(source), "--output", str(out), "--with-input"])
-        == 0
-    )
-    assert download.data == out.read_bytes()
+    assert download.data == _cli_with_input(models_root, synth_csv, tmp_path)
     assert flask_app.test_client().get(link).status_code == 302  # another browser, not logged in
     stranger = flask_app.test_client()
     _login(stranger)
@@ -318,16 +324,10 @@ def test_widget_app_predicts_like_nids_predict(models_root, synth_csv, tmp_path)
     assert app.detector.options == ("synth/rf",) and not app.predict_button.disabled
     _set_upload(app, "flows.csv", synth_csv)
     prediction = app.on_predict()
-    source = tmp_path / "flows.csv"
-    source.write_bytes(synth_csv)
-    out = tmp_path / "cli.csv"
-    assert (
-        main(["predict", "--model", str(models_root / "synth/rf"), "--input", str(source), "--output", str(out), "--with-input"])
-        == 0
-    )
-    assert prediction.csv_bytes() == out.read_bytes()
+    cli = _cli_with_input(models_root, synth_csv, tmp_path)
+    assert prediction.csv_bytes() == cli
     assert app.results.value.count("<tr") == 1 + 4 and "first 4 of 13 rows" in app.results.value
-    assert core.csv_data_uri(out.read_bytes()) in app.results.value
+    assert core.csv_data_uri(cli) in app.results.value
     assert "13 rows scored" in app.message.value and bytes(app.chart.value).startswith(b"\x89PNG")
 
 

@@ -16,13 +16,9 @@ import pandas as pd
 import pytest
 
 from nids.cli import main
-from nids.datasets import unsw
 from nids.datasets.io import read_table
 from nids.detector import Detector
-from nids.experiments import run_experiment
 from nids.features import output_features, transform
-from nids.models.forest import ForestConfig
-from nids.training import TrainConfig
 
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "bad_inputs"
 MANIFEST = json.loads((CORPUS / "expected.json").read_text())["files"]
@@ -31,13 +27,8 @@ CASES = [(name, entry) for name in sorted(MANIFEST) for entry in ("data_check", 
 
 
 @pytest.fixture(scope="session")
-def corpus_detector(tmp_path_factory, make_unsw) -> Path:
-    """A small Random Forest detector trained on synthetic UNSW-NB15-shaped data, saved to disk."""
-    frame = make_unsw({"Normal": 80, "Exploits": 45, "Generic": 35, "DoS": 20}, seed=1)
-    dataset = unsw.frame_to_dataset(frame, [], np.full(len(frame), "unknown", dtype=object))
-    cfg = TrainConfig(forest=ForestConfig(n_estimators=10, n_jobs=1))
-    result = run_experiment(dataset, "rf", "multiclass", "dedup", seed=0, train_cfg=cfg)
-    return result.detector.save(tmp_path_factory.mktemp("corpus-model") / "rf")
+def corpus_detector(small_rf_detector) -> Path:
+    return small_rf_detector
 
 
 def test_every_corpus_file_is_in_the_manifest():

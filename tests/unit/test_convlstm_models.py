@@ -19,9 +19,9 @@ from nids.frames import FrameConfig, check_frames, to_frames  # noqa: E402
 from nids.models.convlstm import (  # noqa: E402
     DEEP_BUILDERS,
     DeepConfig,
+    FusedConvLSTM2D,
     build_bigru_seq2seq_convlstm,
     build_deep_model,
-    FusedConvLSTM2D,
     build_seq2seq_convlstm,
     fuse_convlstm,
     make_predict_fn,

@@ -15,27 +15,19 @@ import pandas as pd
 import pytest
 
 from nids.cli import main
-from nids.datasets import unsw
 from nids.datasets.io import read_table
 from nids.detector import Detector
 from nids.errors import BadInputError
-from nids.experiments import run_experiment
-from nids.models.forest import ForestConfig
 from nids.scale import expand_inputs, inspect_part, output_meta, plan_file, plan_parts, score_part
 from nids.scoring import score_frame
-from nids.training import TrainConfig
 
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "bad_inputs"
 MANIFEST = json.loads((CORPUS / "expected.json").read_text())["files"]
 
 
-@pytest.fixture(scope="module")
-def detector_dir(tmp_path_factory, make_unsw) -> Path:
-    frame = make_unsw({"Normal": 80, "Exploits": 45, "Generic": 35, "DoS": 20}, seed=1)
-    dataset = unsw.frame_to_dataset(frame, [], np.full(len(frame), "unknown", dtype=object))
-    cfg = TrainConfig(forest=ForestConfig(n_estimators=10, n_jobs=1))
-    result = run_experiment(dataset, "rf", "multiclass", "dedup", seed=0, train_cfg=cfg)
-    return result.detector.save(tmp_path_factory.mktemp("scale-model") / "rf")
+@pytest.fixture(scope="session")
+def detector_dir(small_rf_detector) -> Path:
+    return small_rf_detector
 
 
 def _partitioned(path: Path, detector_dir: Path, blocksize: int) -> tuple[pd.DataFrame, object]:
