@@ -374,6 +374,7 @@ def dask_client(workers: int | None = None, scheduler: str | None = None, memory
     """
     import logging
 
+    import dask
     from distributed import Client, LocalCluster
 
     if scheduler:
@@ -389,23 +390,27 @@ def dask_client(workers: int | None = None, scheduler: str | None = None, memory
     n_workers = 2 if workers is None else workers
     if n_workers < 1:
         raise NidsError(f"--workers {workers}: expected at least 1 worker")
-    try:
-        cluster = LocalCluster(
-            n_workers=n_workers,
-            processes=True,
-            threads_per_worker=1,
-            host="127.0.0.1",
-            memory_limit=memory_limit,
-            dashboard_address=None,
-            silence_logs=logging.ERROR,
-        )
-    except ValueError as exc:
-        raise NidsError(f"--memory-limit {memory_limit}: expected a size such as 1GiB or 'auto' ({exc})") from exc
-    try:
-        with Client(cluster) as client:
-            yield client
-    finally:
-        cluster.close()
+    # Never pause a worker: a worker's memory here is mostly the libraries it imports (pandas, scikit-learn,
+    # TensorFlow), which pausing cannot free, and a paused worker holding the last tasks waits forever
+    # (dask/distributed#5235; seen with a 640 MiB limit). The nanny still restarts a worker that passes 95%.
+    with dask.config.set({"distributed.worker.memory.pause": False}):
+        try:
+            cluster = LocalCluster(
+                n_workers=n_workers,
+                processes=True,
+                threads_per_worker=1,
+                host="127.0.0.1",
+                memory_limit=memory_limit,
+                dashboard_address=None,
+                silence_logs=logging.ERROR,
+            )
+        except ValueError as exc:
+            raise NidsError(f"--memory-limit {memory_limit}: expected a size such as 1GiB or 'auto' ({exc})") from exc
+        try:
+            with Client(cluster) as client:
+                yield client
+        finally:
+            cluster.close()
 
 
 def _wait(client, futures, show_progress: bool):

@@ -166,3 +166,12 @@ def test_parquet_of_text_columns_with_a_repeated_header_row(detector_dir, tmp_pa
     local = _local(path, detector_dir)
     assert len(local) == 25
     _assert_same_verdicts(dask_rows, local)
+
+
+def test_local_workers_never_pause():
+    """A paused worker holding the last tasks never resumes when its memory is imported libraries (dask/distributed#5235)."""
+    from nids.scale import dask_client
+
+    with dask_client(1, None, "2GiB") as client:
+        pause = client.run(lambda: __import__("dask").config.get("distributed.worker.memory.pause"))
+    assert list(pause.values()) == [False]
