@@ -165,13 +165,11 @@ def _cmd_explain(args: argparse.Namespace) -> int:
 def _bench_flows(args: argparse.Namespace, detector):
     """The flows to time: ``--input``, else the test rows of the detector's own dataset and split."""
     if args.input:
-        from nids.datasets.io import read_table
+        from nids.apps.core import read_flows
 
-        frame, report = read_table(args.input)
-        for note in report.notes():
+        frame, notes = read_flows(args.input, verb="time")
+        for note in notes:
             print(f"note: {note}", file=sys.stderr)
-        if frame.empty:
-            raise NidsError(f"{args.input}: the table has a header but no rows to time")
         return frame, args.input
     from nids.datasets import LOADERS, load_dataset
     from nids.splits import make_split

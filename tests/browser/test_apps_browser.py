@@ -31,6 +31,14 @@ def _table(element) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=header)
 
 
+def _assert_table_matches_cli(table: pd.DataFrame, cli_verdicts: bytes) -> None:
+    """The page's table has every row of the slice, with the verdicts and statuses of ``nids predict``."""
+    expected = pd.read_csv(io.BytesIO(cli_verdicts), keep_default_na=False)
+    assert len(table) == SLICE_ROWS
+    assert table["predicted"].tolist() == expected["predicted"].tolist()
+    assert table["status"].tolist() == expected["status"].tolist()
+
+
 def _fresh(download_dir: Path) -> None:
     for path in download_dir.iterdir():
         path.unlink()
@@ -52,10 +60,7 @@ def test_flask_page(real_models, real_slice, cli_verdicts, browser, download_dir
         browser.find_element(By.ID, "file").send_keys(str(real_slice))
         browser.find_element(By.ID, "predict").click()
         table = _table(wait.until(ec.presence_of_element_located((By.ID, "results"))))
-        expected = pd.read_csv(io.BytesIO(cli_verdicts), keep_default_na=False)
-        assert len(table) == SLICE_ROWS
-        assert table["predicted"].tolist() == expected["predicted"].tolist()
-        assert table["status"].tolist() == expected["status"].tolist()
+        _assert_table_matches_cli(table, cli_verdicts)
         assert f"{SLICE_ROWS} rows scored" in browser.find_element(By.ID, "summary").text
         _fresh(download_dir)
         browser.find_element(By.ID, "download").click()
@@ -87,10 +92,7 @@ def test_voila_app(real_models, real_slice, cli_verdicts, browser, download_dir)
         _voila_upload(browser, real_slice)
         browser.find_element(By.CSS_SELECTOR, ".nids-predict").click()
         table = _table(wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, ".nids-results table#nids-run-1"))))
-        expected = pd.read_csv(io.BytesIO(cli_verdicts), keep_default_na=False)
-        assert len(table) == SLICE_ROWS
-        assert table["predicted"].tolist() == expected["predicted"].tolist()
-        assert table["status"].tolist() == expected["status"].tolist()
+        _assert_table_matches_cli(table, cli_verdicts)
         assert f"{SLICE_ROWS} rows scored" in browser.find_element(By.CSS_SELECTOR, ".nids-message").text
         assert browser.find_element(By.CSS_SELECTOR, "img.nids-chart").get_attribute("src").startswith("blob:")
         _fresh(download_dir)
