@@ -493,6 +493,7 @@ def predict_dask(args) -> int:
     from dask.utils import parse_bytes
 
     from nids.detector import Detector
+    from nids.scoring import ignored_columns, ignored_note
 
     if getattr(args, "with_input", False):
         raise NidsError("--with-input is not supported with --engine dask (the output holds verdicts and row identity)")
@@ -510,20 +511,24 @@ def predict_dask(args) -> int:
     if output.exists() and (not output.is_dir() or any(output.iterdir())):
         raise NidsError(f"--output {output}: expected a new or empty directory for the Parquet parts, found existing content")
     model_dir = str(Path(args.model).resolve())
-    Detector.load(model_dir)  # a clear error before a cluster starts
+    detector = Detector.load(model_dir)  # a clear error before a cluster starts
     files = expand_inputs(args.input)
     with dask_client(args.workers, args.scheduler, args.memory_limit) as client:
         output.mkdir(exist_ok=True)
         n_workers = len(client.scheduler_info(n_workers=-1)["workers"]) if args.scheduler else (args.workers or 2)
         plans, summary = score_files(client, model_dir, files, output, blocksize, not args.no_progress)
-    detector = Detector.load(model_dir)
+    extras = set()
     for plan in plans:
         for note in plan.notes:
             print(f"note: {plan.source}: {note}", file=sys.stderr)
-    extras = sorted({tuple(detector.align(pd.DataFrame(columns=list(p.columns)))[1]) for p in plans if _aligns(detector, p)})
-    for extra in extras:
+        if plan.columns:
+            try:
+                extras.add(tuple(ignored_columns(detector, pd.DataFrame(columns=list(plan.columns)))))
+            except SchemaError:  # reported as the file's error rows
+                pass
+    for extra in sorted(extras):
         if extra:
-            print(f"note: ignored {len(extra)} column(s) the detector does not use: {', '.join(extra[:20])}", file=sys.stderr)
+            print(f"note: {ignored_note(list(extra))}", file=sys.stderr)
     total = sum(summary["rows_by_source"].values())
     scored = total - sum(summary["rows_by_source"].get(s, 0) for s in summary["failed"])
     print(
@@ -536,11 +541,3 @@ def predict_dask(args) -> int:
     if summary["failed"] and len(summary["failed"]) == len(files):
         raise NidsError(f"no input file could be scored ({len(files)} failed; their error rows are in {output})")
     return 1 if summary["failed"] else 0
-
-
-def _aligns(detector, plan: FilePlan) -> bool:
-    try:
-        detector.align(pd.DataFrame(columns=list(plan.columns)))
-        return bool(plan.columns)
-    except SchemaError:
-        return False

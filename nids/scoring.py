@@ -33,8 +33,12 @@ def score_flows(detector: Detector, frame: pd.DataFrame) -> tuple[pd.DataFrame, 
         SchemaError: the table lacks feature columns the detector needs.
     """
     extras = ignored_columns(detector, frame)
-    notes = [f"ignored {len(extras)} column(s) the detector does not use: {', '.join(extras[:20])}"] if extras else []
-    return score_frame(detector, frame), notes
+    return score_frame(detector, frame), [ignored_note(extras)] if extras else []
+
+
+def ignored_note(extras: list[str]) -> str:
+    """The note naming the columns a detector ignored (the first 20 of them)."""
+    return f"ignored {len(extras)} column(s) the detector does not use: {', '.join(extras[:20])}"
 
 
 def with_flows(frame: pd.DataFrame, verdicts: pd.DataFrame) -> pd.DataFrame:
