@@ -32,22 +32,22 @@ def main() -> None:
         "--deep", action="append", default=[], metavar="KEY=VALUE",
         help="DeepConfig override, e.g. --deep fused=false (repeatable; values parsed as Python literals)",
     )  # fmt: skip
+    parser.add_argument(
+        "--train", action="append", default=[], metavar="KEY=VALUE",
+        help="TrainConfig override, e.g. --train batch_size=2048 (repeatable; Python literals)",
+    )  # fmt: skip
     args = parser.parse_args()
-
-    import ast
 
     from nids.datasets import load_dataset
     from nids.experiments import run_experiment
     from nids.training import TrainConfig
 
-    deep = {}
-    for item in args.deep:
-        key, _, value = item.partition("=")
-        deep[key] = ast.literal_eval(value.capitalize() if value.lower() in ("true", "false") else value)
+    deep = _overrides(args.deep)
+    train = {"epochs": args.epochs, "patience": args.epochs, "progress": False, **_overrides(args.train)}
     dataset = load_dataset("unsw-nb15")
     rows = []
     for name in args.models.split(","):
-        cfg = TrainConfig(epochs=args.epochs, patience=args.epochs, progress=False, deep=deep)
+        cfg = TrainConfig(**train, deep=deep)
         result = run_experiment(dataset, name, "multiclass", "dedup", 0, cfg)
         detector, fit = result.detector, result.fit
         timer = fit.seconds_per_epoch
@@ -79,12 +79,23 @@ def main() -> None:
 
     table = pd.DataFrame(rows)
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
-    print(f"DeepConfig overrides: {deep or 'none'}")
+    print(f"DeepConfig overrides: {deep or 'none'}; TrainConfig: {train}")
     print(f"train rows {result.record['n_train']:,}, test rows {result.record['n_test']:,}")
     print(table.to_markdown(index=False, floatfmt=".3f"))
     if len(rows) == 2:
         ratio = rows[1]["s/epoch (median, excl. 1st)"] / rows[0]["s/epoch (median, excl. 1st)"]
         print(f"epoch-time ratio {rows[1]['model']} / {rows[0]['model']}: {ratio:.2f}")
+
+
+def _overrides(items: list[str]) -> dict:
+    """``KEY=VALUE`` strings as a dict, values parsed as Python literals (``true``/``false`` too)."""
+    import ast
+
+    parsed = {}
+    for item in items:
+        key, _, value = item.partition("=")
+        parsed[key] = ast.literal_eval(value.capitalize() if value.lower() in ("true", "false") else value)
+    return parsed
 
 
 def _timed(fn, *args) -> float:

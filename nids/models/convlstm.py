@@ -111,10 +111,12 @@ class DeepConfig:
             before pooling (``False``: pool the decoder maps only).
         unroll: Unroll the recurrent loops over the ``T`` steps (faster for short ``T`` on CPU).
         fused: Build with :class:`FusedConvLSTM2D` instead of the stock ``ConvLSTM2D``. Off by
-            default: on the real UNSW-NB15 dedup split it did not train faster (extension epoch
-            9.3 s fused vs 8.5 s stock, ``benchmarks/bench_deep_real.py --deep fused=false``), and
-            a model saved with it reloads only where ``nids.models.convlstm`` is imported.
-            Inference is fused either way: :func:`make_predict_fn` scores a fused copy.
+            default: it does not train faster. On the real UNSW-NB15 layout (78 features ->
+            frames ``(4, 4, 6)``) a training step of the extension took 1.13x (batch 1024) and
+            1.16x (batch 2048) the stock layer's time, measured interleaved in one process
+            (``benchmarks/bench_train_step.py``); a model saved with it also reloads only where
+            ``nids.models.convlstm`` is imported. Inference is fused either way:
+            :func:`make_predict_fn` scores a fused copy.
         jit_compile: Whether callers should XLA-compile *training*
             (``model.compile(jit_compile=cfg.jit_compile)``). Off by default: on CPU, XLA made a
             training epoch about 5x slower (its convolution gradients are slow). Inference is

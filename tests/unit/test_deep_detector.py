@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import zipfile
 
 import numpy as np
 import pandas as pd
@@ -51,6 +52,8 @@ def test_reload_in_a_fresh_process_predicts_the_same(dataset, frame, model, tmp_
     result = run_experiment(dataset, model, "binary", "dedup", seed=1, train_cfg=CFG)
     directory = result.detector.save(tmp_path / model)
     assert (directory / "model.keras").is_file() and (directory / "preprocessor.joblib").is_file()
+    keras_config = zipfile.ZipFile(directory / "model.keras").read("config.json").decode()
+    assert '"ConvLSTM2D"' in keras_config and "Fused" not in keras_config  # trained fused, saved with built-ins
     info = json.loads((directory / "detector.json").read_text())
     assert info["input_schema"]["features"] == list(dataset.features.columns)
     assert info["frame_config"]["timesteps"] == CFG.timesteps and "tensorflow-cpu" in info["versions"]
