@@ -314,8 +314,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--task", default="multiclass", choices=["binary", "multiclass"])
     train.add_argument("--protocol", default="dedup", choices=["dedup", "random", "official"])
     train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--epochs", type=int, default=10, help="max epochs of deep models (early stopping may end sooner)")
-    train.add_argument("--batch-size", type=int, default=2048, help="mini-batch size of deep models")
+    train.add_argument(
+        "--epochs", type=int, default=10, help="max deep-model epochs; early stopping may end sooner (default: %(default)s)"
+    )
+    train.add_argument("--batch-size", type=int, default=2048, help="mini-batch size of deep models (default: %(default)s)")
     train.add_argument("--trees", type=int, default=100, help="Random Forest trees")
     train.add_argument("--class-weight", action="store_true", help="up-weight rare classes")
     train.add_argument("--max-train-rows", type=int, help="subsample the training split (quick runs)")
