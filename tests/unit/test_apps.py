@@ -9,19 +9,15 @@ import datetime
 import io
 import json
 import re
+import shutil
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
 from nids.apps import core
 from nids.cli import main
-from nids.datasets import unsw
 from nids.errors import NidsError
-from nids.experiments import run_experiment
-from nids.models.forest import ForestConfig
-from nids.training import TrainConfig
 
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "bad_inputs"
 MANIFEST = json.loads((CORPUS / "expected.json").read_text())["files"]
@@ -34,15 +30,12 @@ def _expected_upload(name: str) -> dict:
 
 
 @pytest.fixture(scope="session")
-def models_root(tmp_path_factory, make_unsw) -> Path:
+def models_root(tmp_path_factory, small_rf_detector) -> Path:
     """A models path holding one detector, ``synth/rf``, and a detector outside it, linked in by a symlink."""
-    frame = make_unsw({"Normal": 80, "Exploits": 45, "Generic": 35, "DoS": 20}, seed=1)
-    dataset = unsw.frame_to_dataset(frame, [], np.full(len(frame), "unknown", dtype=object))
-    result = run_experiment(dataset, "rf", "multiclass", "dedup", 0, TrainConfig(forest=ForestConfig(n_estimators=10, n_jobs=1)))
     base = tmp_path_factory.mktemp("apps")
     root = base / "models"
-    result.detector.save(root / "synth" / "rf")
-    result.detector.save(base / "outside" / "rf")
+    shutil.copytree(small_rf_detector, root / "synth" / "rf")
+    shutil.copytree(small_rf_detector, base / "outside" / "rf")
     (root / "escape").symlink_to(base / "outside", target_is_directory=True)
     return root
 

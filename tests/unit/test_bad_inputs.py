@@ -26,11 +26,6 @@ NOT_INPUTS = {"expected.json", ".gitattributes"}
 CASES = [(name, entry) for name in sorted(MANIFEST) for entry in ("data_check", "predict")]
 
 
-@pytest.fixture(scope="session")
-def corpus_detector(small_rf_detector) -> Path:
-    return small_rf_detector
-
-
 def test_every_corpus_file_is_in_the_manifest():
     on_disk = {p.name for p in CORPUS.iterdir() if p.name not in NOT_INPUTS}
     assert on_disk == set(MANIFEST)
@@ -60,10 +55,10 @@ def _run(name: str, entry: str, detector_dir: Path, output: Path) -> int:
 
 
 @pytest.mark.parametrize(("name", "entry"), CASES, ids=[f"{n}-{e}" for n, e in CASES])
-def test_corpus(name, entry, corpus_detector, tmp_path, capsys):
+def test_corpus(name, entry, small_rf_detector, tmp_path, capsys):
     expected = MANIFEST[name][entry]
     output = tmp_path / "verdicts.csv"
-    code = _run(name, entry, corpus_detector, output)
+    code = _run(name, entry, small_rf_detector, output)
     captured = capsys.readouterr()
     text = captured.out + captured.err
     assert "Traceback" not in text
@@ -97,9 +92,9 @@ def test_corpus(name, entry, corpus_detector, tmp_path, capsys):
     assert f"{rows:,} rows scored" in captured.out
 
 
-def test_statuses_name_each_row_s_imputed_columns(corpus_detector, tmp_path):
+def test_statuses_name_each_row_s_imputed_columns(small_rf_detector, tmp_path):
     output = tmp_path / "verdicts.csv"
-    assert _run("non_finite_numbers.csv", "predict", corpus_detector, output) == 0
+    assert _run("non_finite_numbers.csv", "predict", small_rf_detector, output) == 0
     assert pd.read_csv(output)["status"].tolist() == [
         "imputed: sbytes",
         "imputed: rate, dload",
@@ -111,9 +106,9 @@ def test_statuses_name_each_row_s_imputed_columns(corpus_detector, tmp_path):
 @pytest.mark.parametrize(
     "name", sorted(n for n, spec in MANIFEST.items() if spec["predict"]["outcome"] == "rows" and not n.endswith(".zip"))
 )
-def test_every_scored_file_gives_the_training_columns(name, corpus_detector):
+def test_every_scored_file_gives_the_training_columns(name, small_rf_detector):
     # same columns in the same order whatever categories the file holds; nothing non-finite
-    detector = Detector.load(corpus_detector)
+    detector = Detector.load(small_rf_detector)
     frame, _ = read_table(CORPUS / name)
     aligned, _ = detector.align(frame)
     X = transform(detector.preprocessor, aligned)
@@ -121,8 +116,8 @@ def test_every_scored_file_gives_the_training_columns(name, corpus_detector):
     assert np.isfinite(X).all()
 
 
-def test_unseen_categories_map_to_no_known_category(corpus_detector):
-    detector = Detector.load(corpus_detector)
+def test_unseen_categories_map_to_no_known_category(small_rf_detector):
+    detector = Detector.load(small_rf_detector)
     frame, _ = read_table(CORPUS / "unseen_categories.csv")
     X = transform(detector.preprocessor, detector.align(frame)[0])
     names = output_features(detector.preprocessor)

@@ -25,23 +25,18 @@ CORPUS = Path(__file__).resolve().parents[1] / "data" / "bad_inputs"
 MANIFEST = json.loads((CORPUS / "expected.json").read_text())["files"]
 
 
-@pytest.fixture(scope="session")
-def detector_dir(small_rf_detector) -> Path:
-    return small_rf_detector
-
-
-def _partitioned(path: Path, detector_dir: Path, blocksize: int) -> tuple[pd.DataFrame, object]:
+def _partitioned(path: Path, small_rf_detector: Path, blocksize: int) -> tuple[pd.DataFrame, object]:
     """Both passes over one file, partition by partition, in this process."""
-    detector = Detector.load(detector_dir)
+    detector = Detector.load(small_rf_detector)
     parts = plan_parts(path.resolve(), blocksize)
     plan = plan_file(parts, [inspect_part(p) for p in parts], detector)
-    frames = [score_part(task, str(detector_dir)) for task in plan.tasks]
+    frames = [score_part(task, str(small_rf_detector)) for task in plan.tasks]
     return pd.concat(frames, ignore_index=True), plan
 
 
-def _local(path: Path, detector_dir: Path) -> pd.DataFrame:
+def _local(path: Path, small_rf_detector: Path) -> pd.DataFrame:
     frame, _ = read_table(path)
-    return score_frame(Detector.load(detector_dir), frame)
+    return score_frame(Detector.load(small_rf_detector), frame)
 
 
 def _assert_same_verdicts(dask_rows: pd.DataFrame, local: pd.DataFrame) -> None:
@@ -59,9 +54,9 @@ FAILED = sorted(n for n, spec in MANIFEST.items() if spec["predict"]["outcome"] 
 
 
 @pytest.mark.parametrize("name", SCORED)
-def test_corpus_file_in_tiny_blocks_equals_the_local_engine(name, detector_dir):
-    dask_rows, plan = _partitioned(CORPUS / name, detector_dir, blocksize=40)
-    local = _local(CORPUS / name, detector_dir)
+def test_corpus_file_in_tiny_blocks_equals_the_local_engine(name, small_rf_detector):
+    dask_rows, plan = _partitioned(CORPUS / name, small_rf_detector, blocksize=40)
+    local = _local(CORPUS / name, small_rf_detector)
     assert len(local) == MANIFEST[name]["predict"]["rows"]
     _assert_same_verdicts(dask_rows, local)
     assert list(dask_rows.columns) == list(output_meta().columns)
@@ -74,8 +69,8 @@ def test_corpus_file_in_tiny_blocks_equals_the_local_engine(name, detector_dir):
 
 
 @pytest.mark.parametrize("name", FAILED)
-def test_corpus_file_that_the_local_engine_rejects_is_an_error_row_naming_it(name, detector_dir):
-    dask_rows, _plan = _partitioned(CORPUS / name, detector_dir, blocksize=40)
+def test_corpus_file_that_the_local_engine_rejects_is_an_error_row_naming_it(name, small_rf_detector):
+    dask_rows, _plan = _partitioned(CORPUS / name, small_rf_detector, blocksize=40)
     assert dask_rows["status"].str.startswith("error: ").all()
     assert dask_rows["predicted"].isna().all()
     message = MANIFEST[name]["predict"]["message"]
@@ -91,7 +86,7 @@ def test_corpus_file_that_the_local_engine_rejects_is_an_error_row_naming_it(nam
             assert message in dask_rows["status"].iloc[0]
 
 
-def test_windows_1252_is_decided_for_the_whole_file(detector_dir, tmp_path, make_unsw):
+def test_windows_1252_is_decided_for_the_whole_file(small_rf_detector, tmp_path, make_unsw):
     # UTF-8 blocks first, a 0x96 byte only in the last block: local reads the whole file as cp1252
     frame = make_unsw({"Normal": 20, "Exploits": 20}, seed=3, duplicates=False)
     frame["attack_cat"] = frame["attack_cat"].astype(object)
@@ -99,22 +94,22 @@ def test_windows_1252_is_decided_for_the_whole_file(detector_dir, tmp_path, make
     text = frame.to_csv(index=False).encode("utf-8")
     path = tmp_path / "mixed.csv"
     path.write_bytes(text.rstrip(b"\n") + b"\x96\n")
-    dask_rows, plan = _partitioned(path, detector_dir, blocksize=200)
+    dask_rows, plan = _partitioned(path, small_rf_detector, blocksize=200)
     assert {t.encoding for t in plan.tasks} == {"windows-1252"}
     assert "file is not valid UTF-8; read as Windows-1252" in plan.notes
-    _assert_same_verdicts(dask_rows, _local(path, detector_dir))
+    _assert_same_verdicts(dask_rows, _local(path, small_rf_detector))
 
 
-def test_parquet_row_groups_are_partitions(detector_dir, tmp_path, make_unsw):
+def test_parquet_row_groups_are_partitions(small_rf_detector, tmp_path, make_unsw):
     frame = make_unsw({"Normal": 30, "Exploits": 20, "DoS": 10}, seed=4)
     frame["sbytes"] = frame["sbytes"].astype(str)  # a text column in the file, as an export may have it
     frame.loc[5, "sbytes"] = "unknown"  # text in a numeric column: a per-row status, as locally
     path = tmp_path / "flows.parquet"
     frame.to_parquet(path, index=False, row_group_size=10)
-    dask_rows, plan = _partitioned(path, detector_dir, blocksize=1)
+    dask_rows, plan = _partitioned(path, small_rf_detector, blocksize=1)
     assert [t.part.row_groups for t in plan.tasks] == [(i,) for i in range(7)]
     assert [t.first_row for t in plan.tasks] == [1, 11, 21, 31, 41, 51, 61]
-    local = _local(path, detector_dir)
+    local = _local(path, small_rf_detector)
     assert local.loc[5, "status"] == "imputed: sbytes"
     _assert_same_verdicts(dask_rows, local)
 
@@ -137,33 +132,33 @@ def test_expand_inputs(tmp_path):
         (["--engine", "dask", "--blocksize", "lots"], "--blocksize lots: expected a size"),
     ],
 )
-def test_predict_option_errors_are_clean(detector_dir, tmp_path, capsys, extra, fragment):
+def test_predict_option_errors_are_clean(small_rf_detector, tmp_path, capsys, extra, fragment):
     source = CORPUS / "extra_columns.csv"
-    code = main(["predict", "--model", str(detector_dir), "--input", str(source), "--output", str(tmp_path / "out"), *extra])
+    code = main(["predict", "--model", str(small_rf_detector), "--input", str(source), "--output", str(tmp_path / "out"), *extra])
     captured = capsys.readouterr()
     assert code == 2
     assert captured.err.startswith("error: ") and fragment in captured.err
     assert "Traceback" not in captured.err
 
 
-def test_dask_output_must_be_a_new_directory(detector_dir, tmp_path, capsys):
+def test_dask_output_must_be_a_new_directory(small_rf_detector, tmp_path, capsys):
     out = tmp_path / "out"
     out.mkdir()
     (out / "part.00000.parquet").write_text("earlier run")
-    code = main(["predict", "--model", str(detector_dir), "--input", str(CORPUS), "--output", str(out), "--engine", "dask"])
+    code = main(["predict", "--model", str(small_rf_detector), "--input", str(CORPUS), "--output", str(out), "--engine", "dask"])
     assert code == 2
     assert "expected a new or empty directory" in capsys.readouterr().err
 
 
-def test_parquet_of_text_columns_with_a_repeated_header_row(detector_dir, tmp_path, make_unsw):
+def test_parquet_of_text_columns_with_a_repeated_header_row(small_rf_detector, tmp_path, make_unsw):
     # an all-text Parquet export can hold a header line as a row: read (not counted from metadata) and dropped
     frame = make_unsw({"Normal": 15, "DoS": 10}, seed=5, duplicates=False).astype(str)
     frame = pd.concat([frame.iloc[:12], pd.DataFrame([frame.columns], columns=frame.columns), frame.iloc[12:]])
     path = tmp_path / "text.parquet"
     frame.to_parquet(path, index=False, row_group_size=5)
-    dask_rows, plan = _partitioned(path, detector_dir, blocksize=1)
+    dask_rows, plan = _partitioned(path, small_rf_detector, blocksize=1)
     assert len(plan.tasks) == 6 and "dropped 1 repeated header line(s) inside the data" in plan.notes
-    local = _local(path, detector_dir)
+    local = _local(path, small_rf_detector)
     assert len(local) == 25
     _assert_same_verdicts(dask_rows, local)
 
