@@ -59,7 +59,7 @@ def positive_setting(settings: dict, name: str, default, kind=float):
     """``settings[name]`` as a positive ``kind`` (``default`` when unset).
 
     Raises:
-        NidsError: the value is not a positive number.
+        NidsError: the value is not a positive, finite number.
     """
     raw = settings.get(name)
     if raw is None or str(raw).strip() == "":
@@ -68,7 +68,7 @@ def positive_setting(settings: dict, name: str, default, kind=float):
         value = kind(str(raw).strip())
     except ValueError:
         value = None
-    if value is None or not value > 0:
+    if value is None or not 0 < value < float("inf"):
         raise NidsError(f"{name}={raw!r}: expected a positive {'whole ' if kind is int else ''}number")
     return value
 

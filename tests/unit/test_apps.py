@@ -72,7 +72,18 @@ def test_detector_names_that_leave_the_models_path_are_rejected(models_root, nam
 
 
 @pytest.mark.parametrize(
-    ("value", "expected"), [(None, 100.0), ("", 100.0), ("2.5", 2.5), (" 30 ", 30.0), ("abc", None), ("-1", None), ("0", None)]
+    ("value", "expected"),
+    [
+        (None, 100.0),
+        ("", 100.0),
+        ("2.5", 2.5),
+        (" 30 ", 30.0),
+        ("abc", None),
+        ("-1", None),
+        ("0", None),
+        ("inf", None),
+        ("nan", None),
+    ],
 )
 def test_numeric_app_settings_are_checked(value, expected):
     settings = {} if value is None else {"NIDS_APP_MAX_UPLOAD_MB": value}
