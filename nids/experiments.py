@@ -131,6 +131,7 @@ def run_experiment(
         "epochs": fitted.epochs,
         "n_params": int(fitted.model.count_params()) if spec.kind == "keras" else None,
         "seconds_per_epoch": None if fitted.seconds_per_epoch is None else round(fitted.seconds_per_epoch, 3),
+        "train_pass_seconds_per_epoch": _median_train_pass(fitted),
         "n_train": len(train_rows),
         "n_val": len(split.val),
         "n_test": len(split.test),
@@ -151,6 +152,13 @@ def run_experiment(
         "record": record,
     }
     return ExperimentResult(detector, record, split, target[split.test], proba_test, fitted, test_metrics)
+
+
+def _median_train_pass(fitted) -> float | None:
+    """Median seconds of an epoch's training pass alone (``seconds_per_epoch`` includes validation)."""
+    if not fitted.epoch_seconds or fitted.validation_seconds is None:
+        return None
+    return round(float(np.median(np.subtract(fitted.epoch_seconds, fitted.validation_seconds))), 3)
 
 
 def run_grid(

@@ -70,7 +70,8 @@ class FitResult:
     history: dict[str, list[float]] | None = None
     seconds_per_epoch: float | None = None
     frame_config: dict | None = None
-    epoch_seconds: list[float] | None = None
+    epoch_seconds: list[float] | None = None  # each epoch's wall clock, validation pass included
+    validation_seconds: list[float] | None = None  # the validation pass's share of each epoch
 
 
 def balanced_class_weights(y: np.ndarray, n_classes: int, cap: float = 50.0) -> dict[int, float]:

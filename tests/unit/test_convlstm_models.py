@@ -255,6 +255,31 @@ def test_a_few_training_steps_reduce_loss():
     assert model.evaluate(xs, y, verbose=0) < before
 
 
+def test_training_state_is_built_before_fit_and_epochs_are_timed():
+    """``build_training_state`` creates every optimizer/metric variable, so ``fit`` creates none inside
+    its traced step (a tf.function that creates variables is traced twice); the timer splits out validation."""
+    from nids.deep import EpochTimer, build_training_state
+
+    rng = np.random.default_rng(2)
+    y = np.repeat([0, 1], 32)
+    xs = to_frames(rng.normal(size=(64, 29)), FRAMES)
+    model = build_seq2seq_convlstm(SHAPE, 2, dataclasses.replace(TINY, unroll=False))
+    model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+
+    def state() -> int:
+        return len(model.optimizer.variables) + sum(len(m.variables) for m in model.metrics)
+
+    assert not model.optimizer.built
+    build_training_state(model, xs[:1], y[:1])
+    built = state()
+    assert model.optimizer.built and len(model.optimizer.variables) > 2 * len(model.trainable_variables) - 1
+    timer = EpochTimer()
+    model.fit(xs, y, validation_data=(xs, y), batch_size=16, epochs=2, verbose=0, callbacks=[timer])
+    assert state() == built
+    assert len(timer.seconds) == len(timer.validation_seconds) == 2
+    assert all(0 < v < s for v, s in zip(timer.validation_seconds, timer.seconds, strict=True))
+
+
 _RELOAD = textwrap.dedent(
     """
     import sys
