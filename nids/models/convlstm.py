@@ -90,7 +90,8 @@ class DeepConfig:
     predicted ~20% slower (its decoder ConvLSTM reads 16 channels at 4x4); ``kernel_size=2`` or
     ``(4, 8)`` predicted ~10-25% faster but learned clearly worse. Train with large batches
     (1024-2048): per-step overhead, not arithmetic, dominates small batches. The first epoch also
-    pays ~8-10 s of graph tracing (more with ``unroll=False``, not less).
+    pays ~4-6 s of graph tracing (more with ``unroll=False``, not less; twice that if the optimizer
+    state is not built before ``fit``, see ``nids.deep.build_training_state``).
 
     Attributes:
         encoder_filters: Filters of each stacked encoder ConvLSTM2D block, in order.
