@@ -4,11 +4,13 @@
   same environment gives the same predictions;
 - early stopping and checkpoint choice on the validation split only (best weights restored);
 - a tqdm progress bar with ETA (a widget in notebooks, text in the terminal);
-- per-epoch wall-clock timing recorded in the metrics records.
+- per-epoch wall-clock timing recorded in the metrics records;
+- input pipelines without tf.data autotuning (:func:`training_batches`, :func:`evaluation_batches`).
 """
 
 from __future__ import annotations
 
+import math
 import os
 import time
 
@@ -68,8 +70,94 @@ def build_training_state(model: keras.Model, x: np.ndarray, y: np.ndarray) -> No
     model._symbolic_build(data_batch=(x, y, None))  # private: Keras 3.15 has no public equivalent
 
 
+def _pipeline_options() -> tf.data.Options:
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    options.experimental_optimization.apply_default_optimizations = False
+    return options
+
+
+def training_batches(
+    x: np.ndarray,
+    y: np.ndarray,
+    batch_size: int,
+    epochs: int,
+    seed: int,
+    class_weight: dict[int, float] | None = None,
+) -> tuple[tf.data.Dataset, int]:
+    """Shuffled mini-batches of ``(x, y[, sample weight])`` for ``epochs`` epochs, and the steps per epoch.
+
+    Why not ``model.fit(x, y)`` on the arrays: Keras builds a new autotuned tf.data pipeline for
+    every epoch (and for every validation pass), and on a 2-core machine tearing one down stalled
+    the process, idle, for ~3 s in about every other epoch (the extension's UNSW-NB15 epochs took
+    ~7.2 s or ~10.2 s at random). This pipeline is built once, runs without autotuning, and is
+    read through one iterator for the whole fit (``steps_per_epoch``): every epoch then takes the
+    ~7.2 s of its compute (``benchmarks/bench_input_pipeline.py``). Each epoch visits every row
+    once in a fresh order drawn from ``(seed, epoch)``, so the same seed gives the same batches.
+
+    Args:
+        x: Training inputs (frames), one row per flow.
+        y: Integer class codes.
+        batch_size: Rows per batch (the last batch of an epoch may be smaller).
+        epochs: Epochs the dataset covers (pass the fit's maximum; early stopping may end sooner).
+        seed: Seed of the per-epoch shuffles.
+        class_weight: Class code -> loss weight; adds per-row sample weights when given.
+
+    Returns:
+        The dataset and the number of batches per epoch (for ``fit(steps_per_epoch=...)``).
+    """
+    n = len(x)
+    steps = math.ceil(n / batch_size)
+    full = (n // batch_size) * batch_size
+    data = [tf.constant(x), tf.constant(y)]
+    if class_weight is not None:
+        table = np.ones(int(np.max(y)) + 1 if n else 1, dtype=np.float32)
+        for code, weight in class_weight.items():
+            if code < len(table):
+                table[code] = weight
+        data.append(tf.constant(table[y]))
+
+    def order(epoch: tf.Tensor) -> tf.Tensor:
+        return tf.random.experimental.stateless_shuffle(
+            tf.range(n, dtype=tf.int64), seed=tf.stack([tf.constant(seed, tf.int64), epoch])
+        )
+
+    def batches(rows: tf.Tensor) -> tf.data.Dataset:
+        out = tf.data.Dataset.from_tensor_slices(tf.reshape(rows[:full], (full // batch_size, batch_size)))
+        return out.concatenate(tf.data.Dataset.from_tensors(rows[full:])) if full < n else out
+
+    dataset = (
+        tf.data.Dataset.range(epochs)
+        .map(order)
+        .flat_map(batches)
+        .map(lambda rows: tuple(tf.gather(part, rows) for part in data))
+        .prefetch(1)
+    )
+    return dataset.with_options(_pipeline_options()), steps
+
+
+def evaluation_batches(x: np.ndarray, y: np.ndarray, batch_size: int) -> tf.data.Dataset:
+    """``(x, y)`` in order, in batches, without autotuning (see :func:`training_batches`)."""
+    dataset = tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size)
+    return dataset.with_options(_pipeline_options())
+
+
 def frame_config_for(n_features: int, cfg: TrainConfig) -> FrameConfig:
     return default_frame_config(n_features, timesteps=cfg.timesteps)
+
+
+def compiled_model(model_name: str, frames: FrameConfig, n_classes: int, cfg: TrainConfig) -> keras.Model:
+    """A freshly seeded, built and compiled registered model (Adam, sparse cross-entropy, accuracy)."""
+    set_determinism(cfg.seed)
+    deep_cfg = DeepConfig(**cfg.deep)
+    model = build_deep_model(model_name, frames.shape, n_classes, deep_cfg)
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=cfg.learning_rate),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+        jit_compile=deep_cfg.jit_compile,
+    )
+    return model
 
 
 def fit_deep(
@@ -86,16 +174,8 @@ def fit_deep(
     Early stopping watches validation loss and restores the best epoch's weights; the test split
     never reaches this function.
     """
-    set_determinism(cfg.seed)
-    deep_cfg = DeepConfig(**cfg.deep)
     frames = frame_config_for(X_train.shape[1], cfg)
-    model = build_deep_model(model_name, frames.shape, n_classes, deep_cfg)
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=cfg.learning_rate),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-        jit_compile=deep_cfg.jit_compile,
-    )
+    model = compiled_model(model_name, frames, n_classes, cfg)
     x_train, x_val = to_frames(X_train, frames), to_frames(X_val, frames)
     start = time.perf_counter()
     build_training_state(model, x_train[:1], y_train[:1])
@@ -111,13 +191,13 @@ def fit_deep(
     if cfg.progress:
         callbacks.append(TqdmCallback(verbose=0, tqdm_class=tqdm, desc=model_name))
     weights = balanced_class_weights(y_train, n_classes) if cfg.class_weight else None
+    train_data, steps = training_batches(x_train, y_train, cfg.batch_size, cfg.epochs, cfg.seed, weights)
     history = model.fit(
-        x_train,
-        y_train,
-        validation_data=(x_val, y_val),
+        train_data,
+        steps_per_epoch=steps,
+        validation_data=evaluation_batches(x_val, y_val, cfg.batch_size),
         epochs=cfg.epochs,
-        batch_size=cfg.batch_size,
-        class_weight=weights,
+        shuffle=False,  # training_batches shuffles every epoch
         callbacks=callbacks,
         verbose=0,
     )

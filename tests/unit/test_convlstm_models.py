@@ -330,3 +330,47 @@ def test_save_and_reload_in_a_fresh_process_gives_identical_predictions(tmp_path
     assert result.returncode == 0, result.stderr[-3000:]
     for path in paths:
         np.testing.assert_array_equal(np.load(path + ".npy"), expected[path], err_msg=path)
+
+
+def _epochs_of(dataset, steps: int) -> list[list[tuple[np.ndarray, ...]]]:
+    batches = [tuple(part.numpy() for part in batch) for batch in dataset]
+    assert len(batches) % steps == 0
+    return [batches[i : i + steps] for i in range(0, len(batches), steps)]
+
+
+def test_training_batches_visit_every_row_once_per_epoch_in_a_seeded_order():
+    from nids.deep import training_batches
+
+    x = np.arange(10, dtype=np.float32).reshape(10, 1) * 10
+    y = np.arange(10) % 3
+    dataset, steps = training_batches(x, y, batch_size=4, epochs=3, seed=7)
+    assert steps == 3
+    epochs = _epochs_of(dataset, steps)
+    assert len(epochs) == 3
+    orders = []
+    for batches in epochs:
+        assert [len(b[0]) for b in batches] == [4, 4, 2]  # the last batch of an epoch is the partial one
+        rows = np.concatenate([b[0][:, 0] for b in batches]) / 10
+        assert sorted(rows.astype(int).tolist()) == list(range(10))
+        assert np.array_equal(np.concatenate([b[1] for b in batches]), y[rows.astype(int)])  # x and y stay paired
+        orders.append(rows.tolist())
+    assert orders[0] != orders[1] != orders[2]  # a fresh order every epoch
+
+    def order(seed: int, epochs: int = 3) -> list[list[float]]:
+        found = _epochs_of(training_batches(x, y, batch_size=4, epochs=epochs, seed=seed)[0], steps)
+        return [(np.concatenate([b[0][:, 0] for b in e]) / 10).tolist() for e in found]
+
+    assert order(7) == orders  # same seed, same batches
+    assert order(8, epochs=1)[0] != orders[0]
+
+
+def test_training_batches_carry_class_weights_as_sample_weights():
+    from nids.deep import evaluation_batches, training_batches
+
+    x = np.zeros((6, 1), dtype=np.float32)
+    y = np.array([0, 0, 0, 0, 1, 2])
+    dataset, steps = training_batches(x, y, batch_size=6, epochs=1, seed=0, class_weight={0: 0.5, 1: 3.0, 2: 3.0})
+    ((_, yb, wb),) = [tuple(p.numpy() for p in b) for b in dataset]
+    assert steps == 1 and np.array_equal(wb, np.where(yb == 0, 0.5, 3.0).astype(np.float32))
+    plain = [tuple(p.numpy() for p in b) for b in evaluation_batches(x, y, 4)]
+    assert [len(b) for b in plain] == [2, 2] and np.array_equal(np.concatenate([b[1] for b in plain]), y)
