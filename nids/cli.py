@@ -53,6 +53,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         epochs=args.epochs,
         batch_size=args.batch_size,
         class_weight=args.class_weight,
+        class_weight_power=args.class_weight_power,
         forest=ForestConfig(n_estimators=args.trees),
     )
     dataset = load_dataset(args.dataset, args.data_dir, args.label_column, args.normal_label)
@@ -320,6 +321,13 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--batch-size", type=int, default=2048, help="mini-batch size of deep models (default: %(default)s)")
     train.add_argument("--trees", type=int, default=100, help="Random Forest trees")
     train.add_argument("--class-weight", action="store_true", help="up-weight rare classes")
+    train.add_argument(
+        "--class-weight-power",
+        type=float,
+        default=1.0,
+        help="deep models, with --class-weight: raise the balanced weights to this power in (0, 1]; "
+        "0.5 (their square root) is what notebooks 04-05 use (default: %(default)s)",
+    )
     train.add_argument("--max-train-rows", type=int, help="subsample the training split (quick runs)")
     train.add_argument("--record", action="store_true", help="also add the metric record to reports/metrics.json")
     train.add_argument("--out", required=True, help="detector directory to write")

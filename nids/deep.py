@@ -190,7 +190,7 @@ def fit_deep(
         )
     if cfg.progress:
         callbacks.append(TqdmCallback(verbose=0, tqdm_class=tqdm, desc=model_name))
-    weights = balanced_class_weights(y_train, n_classes) if cfg.class_weight else None
+    weights = balanced_class_weights(y_train, n_classes, power=cfg.class_weight_power) if cfg.class_weight else None
     train_data, steps = training_batches(x_train, y_train, cfg.batch_size, cfg.epochs, cfg.seed, weights)
     history = model.fit(
         train_data,

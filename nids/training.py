@@ -30,6 +30,8 @@ class TrainConfig:
             (``benchmarks/bench_deep_real.py --train batch_size=...``).
         patience: epochs without validation improvement before stopping (deep models).
         class_weight: up-weight rare classes ("balanced" weights, capped).
+        class_weight_power: deep models: raise the balanced weights to this power (1: balanced,
+            0.5: their square root, a milder up-weighting that costs less accuracy).
         progress: show a progress bar with ETA.
         timesteps: frames per flow for the ConvLSTM models (H and W follow from the feature count).
         learning_rate: initial Adam learning rate (deep models).
@@ -45,6 +47,7 @@ class TrainConfig:
     batch_size: int = 2048
     patience: int = 3
     class_weight: bool = False
+    class_weight_power: float = 1.0
     progress: bool = True
     timesteps: int = 4
     learning_rate: float = 4e-3
@@ -53,10 +56,17 @@ class TrainConfig:
     forest: ForestConfig = field(default_factory=ForestConfig)
 
     def __post_init__(self) -> None:
-        if self.epochs < 1 or self.batch_size < 1 or self.patience < 0 or self.lr_patience < 0 or not self.learning_rate > 0:
+        if (
+            self.epochs < 1
+            or self.batch_size < 1
+            or self.patience < 0
+            or self.lr_patience < 0
+            or not self.learning_rate > 0
+            or not 0 < self.class_weight_power <= 1
+        ):
             raise NidsError(
                 "TrainConfig: expected epochs >= 1, batch_size >= 1, patience >= 0, lr_patience >= 0, "
-                f"learning_rate > 0; got {self}"
+                f"learning_rate > 0, 0 < class_weight_power <= 1; got {self}"
             )
 
 
@@ -74,10 +84,10 @@ class FitResult:
     validation_seconds: list[float] | None = None  # the validation pass's share of each epoch
 
 
-def balanced_class_weights(y: np.ndarray, n_classes: int, cap: float = 50.0) -> dict[int, float]:
-    """``n / (k * count)`` per class, capped so a 44-record class does not dominate the loss."""
+def balanced_class_weights(y: np.ndarray, n_classes: int, cap: float = 50.0, power: float = 1.0) -> dict[int, float]:
+    """``(n / (k * count)) ** power`` per class, capped so a 44-record class does not dominate the loss."""
     counts = np.bincount(y, minlength=n_classes).astype(float)
-    weights = np.where(counts > 0, len(y) / (n_classes * np.maximum(counts, 1)), 1.0)
+    weights = np.where(counts > 0, len(y) / (n_classes * np.maximum(counts, 1)), 1.0) ** power
     return {i: float(min(w, cap)) for i, w in enumerate(weights)}
 
 
