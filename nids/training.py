@@ -56,18 +56,19 @@ class TrainConfig:
     forest: ForestConfig = field(default_factory=ForestConfig)
 
     def __post_init__(self) -> None:
-        if (
-            self.epochs < 1
-            or self.batch_size < 1
-            or self.patience < 0
-            or self.lr_patience < 0
-            or not self.learning_rate > 0
-            or not 0 < self.class_weight_power <= 1
-        ):
-            raise NidsError(
-                "TrainConfig: expected epochs >= 1, batch_size >= 1, patience >= 0, lr_patience >= 0, "
-                f"learning_rate > 0, 0 < class_weight_power <= 1; got {self}"
-            )
+        checks = [  # (field, what is expected, whether it holds)
+            ("epochs", "epochs >= 1", self.epochs >= 1),
+            ("batch_size", "batch_size >= 1", self.batch_size >= 1),
+            ("patience", "patience >= 0", self.patience >= 0),
+            ("lr_patience", "lr_patience >= 0", self.lr_patience >= 0),
+            ("learning_rate", "learning_rate > 0", self.learning_rate > 0),
+            ("class_weight_power", "0 < class_weight_power <= 1", 0 < self.class_weight_power <= 1),
+        ]
+        failed = [(name, rule) for name, rule, ok in checks if not ok]
+        if failed:
+            expected = " and ".join(rule for _, rule in failed)
+            found = ", ".join(f"{name}={getattr(self, name)!r}" for name, _ in failed)
+            raise NidsError(f"TrainConfig: expected {expected}; got {found}")
 
 
 @dataclass

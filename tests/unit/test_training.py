@@ -31,5 +31,8 @@ def test_balanced_class_weights_power_and_cap():
     ],
 )
 def test_train_config_rejects_out_of_range_values(bad):
-    with pytest.raises(NidsError, match="TrainConfig: expected"):
+    ((name, value),) = bad.items()
+    with pytest.raises(NidsError, match="TrainConfig: expected") as error:
         TrainConfig(**bad)
+    assert str(error.value).endswith(f"; got {name}={value!r}")  # names only the value that is wrong
+    assert str(error.value).count(" and ") == 0
