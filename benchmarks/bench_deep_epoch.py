@@ -14,8 +14,8 @@ Targets on the project's 2-core CPU machine (checked against the measured number
 - single-flow latency p99 <= 10 ms with ``make_predict_fn`` (``model.predict`` shown for contrast).
 
 The training recipe mirrors ``nids.deep.fit_deep``: Adam, sparse categorical cross-entropy,
-``jit_compile=DeepConfig().jit_compile``. Other processes on the machine slow every number here;
-the 1-minute load average is printed before and after.
+``jit_compile=DeepConfig().jit_compile``, batches from ``nids.deep.training_batches``. Other
+processes on the machine slow every number here; the 1-minute load average is printed before and after.
 
 Usage::
 
@@ -73,7 +73,10 @@ def time_epochs(model, x, y, batch_size: int, epochs: int, lr: float, jit: bool)
         metrics=["accuracy"],
         jit_compile=jit,
     )
-    model.fit(x, y, batch_size=batch_size, epochs=epochs, shuffle=True, verbose=0, callbacks=[_Timer()])
+    from nids.deep import training_batches
+
+    data, steps = training_batches(x, y, batch_size, epochs, seed=0)
+    model.fit(data, steps_per_epoch=steps, epochs=epochs, shuffle=False, verbose=0, callbacks=[_Timer()])
     return times
 
 
