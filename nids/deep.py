@@ -111,11 +111,7 @@ def training_batches(
     full = (n // batch_size) * batch_size
     data = [tf.constant(x), tf.constant(y)]
     if class_weight is not None:
-        table = np.ones(int(np.max(y)) + 1 if n else 1, dtype=np.float32)
-        for code, weight in class_weight.items():
-            if code < len(table):
-                table[code] = weight
-        data.append(tf.constant(table[y]))
+        data.append(tf.constant(np.array([class_weight.get(int(c), 1.0) for c in y], dtype=np.float32)))
 
     def order(epoch: tf.Tensor) -> tf.Tensor:
         return tf.random.experimental.stateless_shuffle(
